@@ -1,0 +1,34 @@
+//! Umbra's framework: the trusted computing base of the kernel.
+//!
+//! Owns: everything that touches hardware state (port I/O, and as it grows
+//! page tables, descriptor tables, MSRs, MMIO, raw pointers) and exports
+//! *safe* abstractions over it, so that `services` and `attestation` are
+//! written in safe Rust only. Modelled on Asterinas' OSTD.
+//!
+//! Must never: hand a raw pointer or an unchecked address to the layers
+//! above; know about files, processes or any other service concept.
+//!
+//! So far: the boot hand-off ([`boot_entry`]), the serial console and
+//! logger ([`console`], [`logger`]), power-off with an exit status
+//! ([`power`]), the panic handler and in-kernel tests ([`ktest`]).
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+extern crate self as framework;
+
+pub mod arch;
+pub mod boot_entry;
+pub mod console;
+pub mod ktest;
+pub mod logger;
+#[cfg(target_os = "none")]
+mod panic;
+pub mod power;
+
+pub use boot::{BootInfo, Firmware, MemoryRegion, PhysRange, RegionKind};
+pub use boot_entry::KernelContext;
+pub use ktest_macros::ktest;
+
+/// The framework's version, printed in the banner.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,12 @@
+//! Umbra's services: the Linux personality, in safe Rust only.
+//!
+//! Owns: everything Linux user space sees (processes, files, devices,
+//! syscalls), built on the framework's safe API.
+//! Must never: use `unsafe` (forbidden below), or trust a user-space or
+//! host-supplied number as an index, length or address without a check.
+//!
+//! So far: the initramfs (cpio newc) reader.
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub mod initramfs;
