@@ -6,6 +6,7 @@
 //!   command's status) or `UMBRA-PANIC\n`;
 //! - then writes 0 (exit) or 1 (panic) to QEMU's `isa-debug-exit` at port
 //!   0xf4, which ends QEMU with status 1 or 3.
+//!
 //! Without those devices (a real TDX/SNP host) the writes go nowhere and the
 //! CPU halts.
 
