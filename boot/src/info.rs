@@ -197,3 +197,49 @@ impl BootInfo {
         self.memory_map().iter().filter(|r| r.kind == kind).map(|r| r.range.len()).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_are_sorted_and_merged() {
+        let mut info = BootInfo::new(Firmware::Bios);
+        info.add_region(0x10_0000, 0x10_0000, RegionKind::Usable);
+        info.add_region(0, 0x9f000, RegionKind::Usable);
+        info.add_region(0x20_0000, 0x10_0000, RegionKind::Usable); // adjacent: merged
+        info.add_region(0xf000_0000, 0x1000, RegionKind::Reserved);
+        let map = info.memory_map();
+        assert_eq!(map.len(), 3);
+        assert_eq!(map[0].range, PhysRange { start: 0, end: 0x9f000 });
+        assert_eq!(map[1].range, PhysRange { start: 0x10_0000, end: 0x30_0000 });
+        assert_eq!(map[2].kind, RegionKind::Reserved);
+        assert_eq!(info.total(RegionKind::Usable), 0x9f000 + 0x20_0000);
+    }
+
+    #[test]
+    fn hostile_entries_are_dropped_with_a_warning() {
+        let mut info = BootInfo::new(Firmware::Bios);
+        info.add_region(u64::MAX - 10, 100, RegionKind::Usable);
+        info.add_region(0x1000, 0, RegionKind::Usable);
+        assert!(info.memory_map().is_empty());
+        assert_eq!(info.warnings().len(), 1);
+        for i in 0..(MAX_REGIONS as u64 + 5) {
+            // Alternate kinds so nothing merges.
+            let kind = if i % 2 == 0 { RegionKind::Usable } else { RegionKind::Reserved };
+            info.add_region(i * 0x1000, 0x1000, kind);
+        }
+        assert_eq!(info.memory_map().len(), MAX_REGIONS);
+        assert!(info.warnings().iter().any(|w| w.contains("too many")));
+    }
+
+    #[test]
+    fn cmdline_is_bounded_and_printable() {
+        let mut info = BootInfo::new(Firmware::Uefi);
+        info.set_cmdline(b"console=ttyS0\tquiet \xff\x01end\0ignored".iter().copied());
+        assert_eq!(info.cmdline(), "console=ttyS0 quiet ??end");
+        info.set_cmdline(core::iter::repeat(b'a').take(10_000));
+        assert_eq!(info.cmdline().len(), CMDLINE_MAX);
+        assert!(info.warnings().iter().any(|w| w.contains("truncated")));
+    }
+}

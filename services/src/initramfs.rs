@@ -111,13 +111,14 @@ impl<'a> Reader<'a> {
             if &header[..6] != b"070701" && &header[..6] != b"070702" {
                 return Err(Error::BadMagic { offset });
             }
-            let field = |index| hex_field(header, index, offset);
-            let mode = field(1)?;
-            let uid = field(2)?;
-            let gid = field(3)?;
-            let mtime = field(5)?;
-            let file_size = field(6)? as usize;
-            let name_size = field(11)? as usize;
+            // All 13 fields must be hex, even those we do not use.
+            let mut fields = [0u32; 13];
+            for (index, field) in fields.iter_mut().enumerate() {
+                *field = hex_field(header, index, offset)?;
+            }
+            let [_ino, mode, uid, gid, _nlink, mtime, file_size, _dev_major, _dev_minor, _rdev_major, _rdev_minor, name_size, _check] =
+                fields;
+            let (file_size, name_size) = (file_size as usize, name_size as usize);
 
             let name_start = offset + HEADER_LEN;
             let name_end = name_start.checked_add(name_size).ok_or(Error::Truncated { offset })?;

@@ -1,0 +1,112 @@
+//! `umbra run`: check options, get an image, pick the accelerator, boot.
+
+use crate::cli::{Accel, Firmware, RunOptions, Tee};
+use crate::qemu::{ConcreteAccel, OVMF_PATH};
+use crate::session::{self, Io, Session};
+use crate::status::{Outcome, EXIT_SETUP, EXIT_USAGE};
+use crate::tempdir::TempDir;
+use crate::{kernel_build, kvm, paths};
+use std::path::{Path, PathBuf};
+
+/// Runs the VM; returns the front-end's exit status.
+pub fn run(o: &RunOptions) -> i32 {
+    match try_run(o) {
+        Ok(code) => code,
+        Err((code, msg)) => {
+            eprintln!("umbra: {msg}");
+            code
+        }
+    }
+}
+
+type Failure = (i32, String);
+
+fn usage(msg: String) -> Failure {
+    (EXIT_USAGE, msg)
+}
+
+fn setup(msg: String) -> Failure {
+    (EXIT_SETUP, msg)
+}
+
+fn try_run(o: &RunOptions) -> Result<i32, Failure> {
+    if o.tee != Tee::None {
+        return Err(usage(format!(
+            "--tee {} is not supported yet",
+            o.tee.name()
+        )));
+    }
+    if o.firmware == Firmware::Ovmf && !Path::new(OVMF_PATH).is_file() {
+        return Err(setup(format!(
+            "{OVMF_PATH} not found (package ovmf; scripts/setup.sh installs it)"
+        )));
+    }
+    for add in &o.adds {
+        std::fs::metadata(&add.host)
+            .map_err(|e| usage(format!("--add {}: {e}", add.host.display())))?;
+    }
+    let root = paths::repo_root();
+    let image: PathBuf = match &o.kernel {
+        Some(k) if k.is_file() => k.clone(),
+        Some(k) => return Err(usage(format!("--kernel {}: no such file", k.display()))),
+        None => {
+            let root = root.as_ref().map_err(|e| setup(e.clone()))?;
+            kernel_build::build(root, true).map_err(setup)?
+        }
+    };
+    let accel = match o.accel {
+        Accel::Tcg => ConcreteAccel::Tcg,
+        Accel::Kvm => ConcreteAccel::Kvm,
+        Accel::Auto => {
+            let cache = root
+                .as_ref()
+                .ok()
+                .map(|r| paths::umbra_dir(r).join("kvm-probe"));
+            match kvm::decide(&image, cache.as_deref()) {
+                kvm::Verdict::Usable => ConcreteAccel::Kvm,
+                kvm::Verdict::Unusable(reason) => {
+                    eprintln!("umbra: KVM unusable here ({reason}), using TCG");
+                    ConcreteAccel::Tcg
+                }
+            }
+        }
+    };
+    let s = Session {
+        image: &image,
+        firmware: o.firmware,
+        accel,
+        smp: o.smp,
+        mem: &o.mem,
+        cmdline: o.cmdline(),
+        adds: &o.adds,
+        command: &o.command,
+    };
+
+    if o.print_cmd {
+        // The printed command must stay runnable, so its initrd lives in a
+        // fixed folder that the next --print-cmd overwrites.
+        let dir = match &root {
+            Ok(r) => paths::umbra_dir(r).join("print-cmd"),
+            Err(_) => std::env::temp_dir().join(format!("umbra-print-cmd-{}", std::process::id())),
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| setup(format!("{}: {e}", dir.display())))?;
+        let p = session::prepare(&s, &dir).map_err(usage)?;
+        println!("{}", p.command_line());
+        return Ok(0);
+    }
+
+    let tmp = TempDir::new("run").map_err(|e| setup(format!("temporary folder: {e}")))?;
+    let p = session::prepare(&s, tmp.path()).map_err(usage)?;
+    if o.command.is_empty() {
+        eprintln!("umbra: interactive console; Ctrl-A x quits");
+    }
+    let outcome = session::execute(&p, &Io::Inherit, o.timeout).map_err(setup)?;
+    let quit_from_console = o.command.is_empty()
+        && matches!(&outcome, Outcome::NoStatus(how) if how.ends_with("status 0"));
+    if quit_from_console {
+        eprintln!("umbra: VM stopped from the console without a guest exit status");
+    } else if let Some(msg) = outcome.message() {
+        eprintln!("{msg}");
+    }
+    Ok(outcome.exit_code())
+}

@@ -1,0 +1,103 @@
+//! One VM session: write the initramfs, build the QEMU command, run it
+//! under supervision and read the guest's status from the ctl file.
+
+use crate::cli::{AddSpec, Firmware};
+use crate::qemu::{self, ConcreteAccel, Console, QemuConfig};
+use crate::status::{self, Outcome};
+use crate::{initramfs, supervise};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+pub struct Session<'a> {
+    pub image: &'a Path,
+    pub firmware: Firmware,
+    pub accel: ConcreteAccel,
+    pub smp: u32,
+    pub mem: &'a str,
+    pub cmdline: String,
+    pub adds: &'a [AddSpec],
+    /// Guest command; empty means an interactive console.
+    pub command: &'a [String],
+}
+
+pub struct Prepared {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub ctl: PathBuf,
+}
+
+impl Prepared {
+    pub fn command_line(&self) -> String {
+        qemu::command_line(&self.program, &self.args)
+    }
+}
+
+/// Writes `workdir/initrd` and returns the QEMU command for the session.
+pub fn prepare(s: &Session, workdir: &Path) -> Result<Prepared, String> {
+    let initrd = workdir.join("initrd");
+    initramfs::write(&initrd, s.adds, s.command)?;
+    let ctl = workdir.join("ctl");
+    let _ = std::fs::remove_file(&ctl);
+    let cfg = QemuConfig {
+        accel: s.accel,
+        firmware: s.firmware,
+        smp: s.smp,
+        mem: s.mem.to_string(),
+        kernel: absolute(s.image),
+        initrd,
+        cmdline: s.cmdline.clone(),
+        ctl: ctl.clone(),
+        console: if s.command.is_empty() {
+            Console::Interactive
+        } else {
+            Console::Batch
+        },
+    };
+    Ok(Prepared {
+        program: qemu::qemu_binary(),
+        args: qemu::args(&cfg),
+        ctl,
+    })
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Where QEMU's stdio goes.
+pub enum Io {
+    /// stdin, stdout and stderr are ours (guest console on our stdout).
+    Inherit,
+    /// No stdin, console discarded, QEMU's stderr to a file (probe boots).
+    Quiet { stderr_log: PathBuf },
+}
+
+/// Runs the prepared session. `Err` means QEMU could not be started.
+pub fn execute(p: &Prepared, io: &Io, timeout: Option<Duration>) -> Result<Outcome, String> {
+    let mut cmd = Command::new(&p.program);
+    cmd.args(&p.args);
+    match io {
+        Io::Inherit => {
+            if !supervise::stdin_is_open() {
+                cmd.stdin(Stdio::null());
+            }
+        }
+        Io::Quiet { stderr_log } => {
+            let log = std::fs::File::create(stderr_log)
+                .map_err(|e| format!("{}: {e}", stderr_log.display()))?;
+            cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
+        }
+    }
+    let end = supervise::run(&mut cmd, timeout).map_err(|e| {
+        let name = p.program.to_string_lossy();
+        if e.kind() == std::io::ErrorKind::NotFound {
+            format!("{name} not found (scripts/setup.sh installs it)")
+        } else {
+            format!("cannot run {name}: {e}")
+        }
+    })?;
+    let ctl = std::fs::read(&p.ctl).unwrap_or_default();
+    Ok(Outcome::from_parts(status::parse_ctl(&ctl), end))
+}

@@ -1,0 +1,188 @@
+//! `umbra test [FILTER]`: build the image and the front-end once, run the
+//! host test suites (unit tests and the QEMU integration tests in tests/)
+//! and end with one summary line `N passed, M failed`.
+
+use crate::{kernel_build, paths};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Test threads per test binary (integration tests boot QEMU; 2 cores).
+pub const TEST_THREADS: u32 = 2;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub passed: u64,
+    pub failed: u64,
+}
+
+impl Tally {
+    pub fn summary(&self) -> String {
+        format!("{} passed, {} failed", self.passed, self.failed)
+    }
+}
+
+/// Parses libtest's `test result: ok. 5 passed; 1 failed; 0 ignored; ...`.
+pub fn parse_result_line(line: &str) -> Option<Tally> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let (mut passed, mut failed) = (None, None);
+    for part in rest.split(';') {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        if let [.., n, label] = words[..] {
+            match label {
+                "passed" => passed = n.parse().ok(),
+                "failed" => failed = n.parse().ok(),
+                _ => {}
+            }
+        }
+    }
+    Some(Tally {
+        passed: passed?,
+        failed: failed?,
+    })
+}
+
+/// The cargo arguments for the host test run.
+pub fn cargo_test_args(filter: Option<&str>) -> Vec<String> {
+    // No --workspace: the root's default-members are the host crates; the
+    // kernel crates must not be built for the host.
+    let mut a: Vec<String> = ["test", "--release", "--no-fail-fast", "--"]
+        .map(String::from)
+        .to_vec();
+    if let Some(f) = filter {
+        a.push(f.to_string());
+    }
+    a.push(format!("--test-threads={TEST_THREADS}"));
+    a
+}
+
+pub fn run(filter: Option<&str>) -> i32 {
+    let mut tally = Tally::default();
+    let ok = match try_run(filter, &mut tally) {
+        Ok(ok) => ok,
+        Err(msg) => {
+            eprintln!("umbra: {msg}");
+            false
+        }
+    };
+    println!("{}", tally.summary());
+    let _ = std::io::stdout().flush();
+    if ok && tally.failed == 0 {
+        0
+    } else {
+        1
+    }
+}
+
+fn try_run(filter: Option<&str>, tally: &mut Tally) -> Result<bool, String> {
+    let root = paths::repo_root()?;
+    let image = kernel_build::build(&root, true)?;
+    let bin = build_frontend(&root)?;
+    // Kernel-target crates with host-testable logic get their own run here
+    // once they exist.
+    let mut child = Command::new(paths::cargo())
+        .current_dir(&root)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("UMBRA_BIN", &bin)
+        .env("UMBRA_KERNEL", &image)
+        .args(cargo_test_args(filter))
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut out = std::io::stdout().lock();
+    for line in BufReader::new(stdout).split(b'\n') {
+        let line = line.map_err(|e| format!("reading cargo's output: {e}"))?;
+        let text = String::from_utf8_lossy(&line);
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+        if let Some(t) = parse_result_line(&text) {
+            tally.passed += t.passed;
+            tally.failed += t.failed;
+        }
+    }
+    drop(out);
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for cargo: {e}"))?;
+    if !status.success() {
+        eprintln!("umbra: cargo test failed ({status})");
+    }
+    Ok(status.success())
+}
+
+/// Builds the front-end (release) and returns the binary's path.
+fn build_frontend(root: &Path) -> Result<PathBuf, String> {
+    let status = Command::new(paths::cargo())
+        .current_dir(root)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(["build", "--release", "-q", "-p", "umbra-frontend"])
+        .stdout(kernel_build::stderr_stdio())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("front-end build failed ({status})"));
+    }
+    let bin = paths::target_dir(root).join("release").join("umbra");
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        std::env::current_exe().map_err(|e| format!("cannot find the umbra binary: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_lines() {
+        let t = parse_result_line(
+            "test result: ok. 5 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s",
+        );
+        assert_eq!(
+            t,
+            Some(Tally {
+                passed: 5,
+                failed: 0
+            })
+        );
+        let t = parse_result_line(
+            "test result: FAILED. 12 passed; 3 failed; 0 ignored; 0 measured; 2 filtered out; finished in 41.20s",
+        );
+        assert_eq!(
+            t,
+            Some(Tally {
+                passed: 12,
+                failed: 3
+            })
+        );
+        assert_eq!(parse_result_line("test foo ... ok"), None);
+        assert_eq!(parse_result_line("ktest: 3 passed, 0 failed"), None);
+        assert_eq!(parse_result_line("test result: garbage"), None);
+    }
+
+    #[test]
+    fn summary_format() {
+        assert_eq!(
+            Tally {
+                passed: 17,
+                failed: 2
+            }
+            .summary(),
+            "17 passed, 2 failed"
+        );
+    }
+
+    #[test]
+    fn test_args() {
+        assert_eq!(
+            cargo_test_args(None).join(" "),
+            "test --release --no-fail-fast -- --test-threads=2"
+        );
+        assert_eq!(
+            cargo_test_args(Some("ktest")).join(" "),
+            "test --release --no-fail-fast -- ktest --test-threads=2"
+        );
+    }
+}
