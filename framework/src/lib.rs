@@ -19,6 +19,7 @@
 
 extern crate self as framework;
 
+extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
