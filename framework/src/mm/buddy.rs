@@ -237,8 +237,8 @@ mod tests {
         assert_eq!(a, 0);
         // One free block of each order below MAX_ORDER remains.
         let split = buddy.free_blocks();
-        for order in 0..MAX_ORDER as usize {
-            assert_eq!(split[order], 1, "order {order}");
+        for (order, &count) in split.iter().enumerate().take(MAX_ORDER as usize) {
+            assert_eq!(count, 1, "order {order}");
         }
         assert_eq!(split[MAX_ORDER as usize], 0);
         let b = buddy.alloc(&mut links, 0).unwrap();

@@ -137,7 +137,7 @@ pub(crate) unsafe fn init(boot: &BootInfo, free: &mut RangeSet<PLAN_CAPACITY>, d
         let vaddr = PHYS_OFFSET + (gib * GIB) as usize;
         let pdpt = builder.child(root, index(vaddr, 4), kernel_table);
         if features.gib_pages {
-            builder.write(pdpt, index(vaddr, 3), gib * GIB | direct);
+            builder.write(pdpt, index(vaddr, 3), (gib * GIB) | direct);
         } else {
             let pd = builder.child(pdpt, index(vaddr, 3), kernel_table);
             for i in 0..512 {

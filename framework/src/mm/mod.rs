@@ -51,6 +51,8 @@ mod page_table;
 #[cfg(target_os = "none")]
 mod paging_regs;
 #[cfg(target_os = "none")]
+mod tests;
+#[cfg(target_os = "none")]
 pub mod tlb;
 #[cfg(target_os = "none")]
 pub mod vm_space;
@@ -126,7 +128,7 @@ mod boot_init {
         let stats = frame_allocator::stats();
         crate::println!(
             "mm: {} MiB free, {} MiB reclaimable later, {} MiB unaccepted; direct map {} GiB below {} GiB ({} pages), NX {}; {} page-table pages, {} KiB metadata",
-            stats.free_frames * PAGE_SIZE as u64 >> 20,
+            (stats.free_frames * PAGE_SIZE as u64) >> 20,
             plan.reclaimable.total() >> 20,
             stats.unaccepted_bytes >> 20,
             summary.direct_map_gibs,
@@ -134,7 +136,7 @@ mod boot_init {
             if summary.gib_pages { "1 GiB" } else { "2 MiB" },
             if summary.nx { "on" } else { "unavailable" },
             summary.table_pages,
-            metadata_sections as u64 * SECTION_METADATA_BYTES >> 10,
+            (metadata_sections as u64 * SECTION_METADATA_BYTES) >> 10,
         );
         log::debug!("mm: {} KiB of usable memory went to page tables and metadata", (usable_before - stats.free_frames * PAGE_SIZE as u64) >> 10);
     }

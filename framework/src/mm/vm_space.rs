@@ -414,12 +414,14 @@ struct ReleaseBatch {
     root: u64,
     frames: [u64; 64],
     count: usize,
-    range: Range<usize>,
+    /// Lowest and highest-plus-one page address pushed since the flush.
+    low: usize,
+    high: usize,
 }
 
 impl ReleaseBatch {
     fn new(root: u64) -> Self {
-        Self { root, frames: [0; 64], count: 0, range: usize::MAX..0 }
+        Self { root, frames: [0; 64], count: 0, low: usize::MAX, high: 0 }
     }
 
     fn push(&mut self, vaddr: usize, frame: u64) {
@@ -428,21 +430,23 @@ impl ReleaseBatch {
         }
         self.frames[self.count] = frame;
         self.count += 1;
-        self.range = self.range.start.min(vaddr)..self.range.end.max(vaddr + PAGE_SIZE);
+        self.low = self.low.min(vaddr);
+        self.high = self.high.max(vaddr + PAGE_SIZE);
     }
 
     fn flush(&mut self) {
         if self.count == 0 {
             return;
         }
-        tlb::flush_range(self.root, self.range.clone());
+        tlb::flush_range(self.root, self.low..self.high);
         for &frame in &self.frames[..self.count] {
             // SAFETY: each frame's entry was cleared (its reference is ours)
             // and no TLB holds the translation any more.
             drop(unsafe { Frame::from_raw(frame) });
         }
         self.count = 0;
-        self.range = usize::MAX..0;
+        self.low = usize::MAX;
+        self.high = 0;
     }
 }
 
@@ -457,7 +461,7 @@ fn check_address(vaddr: usize) -> Result<(), VmError> {
 
 /// `range` is a page-aligned range of user space.
 fn check_range(range: &Range<usize>) -> Result<(), VmError> {
-    if range.start % PAGE_SIZE != 0 || range.end % PAGE_SIZE != 0 {
+    if !range.start.is_multiple_of(PAGE_SIZE) || !range.end.is_multiple_of(PAGE_SIZE) {
         return Err(VmError::NotPageAligned);
     }
     if range.end < range.start {
