@@ -9,6 +9,9 @@
 //!   copy-on-write, so W stays clear until the fault handler copies it.
 //! - [`Pte::SW_SHARED`]: a shared mapping (writes go to the one frame
 //!   everybody maps; fork does not make it copy-on-write).
+//! - [`Pte::SW_EXEC`]: executable as far as the owner is concerned (the
+//!   NX bit says the same, except on a CPU without NX, where nothing can
+//!   be made non-executable).
 //!
 //! Pure logic: unit-tested on the host.
 
@@ -64,6 +67,7 @@ impl Pte {
     pub const GLOBAL: u64 = 1 << 8;
     pub const SW_WRITE: u64 = 1 << 9;
     pub const SW_SHARED: u64 = 1 << 10;
+    pub const SW_EXEC: u64 = 1 << 11;
     pub const NO_EXECUTE: u64 = 1 << 63;
     /// Physical address bits of a 4 KiB page or a table.
     pub const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
@@ -122,7 +126,9 @@ impl Pte {
                 bits |= Self::WRITABLE;
             }
         }
-        if !perms.contains(Perms::EXEC) {
+        if perms.contains(Perms::EXEC) {
+            bits |= Self::SW_EXEC;
+        } else {
             bits |= nx;
         }
         bits
@@ -130,7 +136,7 @@ impl Pte {
 
     /// This user leaf with its rights replaced.
     pub const fn with_rights(self, perms: Perms, exclusive: bool, nx: u64) -> Self {
-        let keep = self.0 & !(Self::WRITABLE | Self::SW_WRITE | Self::SW_SHARED | Self::NO_EXECUTE);
+        let keep = self.0 & !(Self::WRITABLE | Self::SW_WRITE | Self::SW_SHARED | Self::SW_EXEC | Self::NO_EXECUTE);
         Pte(keep | Self::leaf_rights(perms, exclusive, nx))
     }
 
@@ -140,7 +146,7 @@ impl Pte {
         if self.0 & Self::SW_WRITE != 0 {
             perms = Perms(perms.0 | Perms::WRITE.0);
         }
-        if self.0 & Self::NO_EXECUTE == 0 {
+        if self.0 & Self::SW_EXEC != 0 {
             perms = Perms(perms.0 | Perms::EXEC.0);
         }
         if self.0 & Self::SW_SHARED != 0 {
@@ -201,5 +207,7 @@ mod tests {
         // Without NX support, nothing sets bit 63.
         let no_nx = pte.with_rights(Perms::READ, true, 0);
         assert!(no_nx.is_executable());
+        assert_eq!(no_nx.perms(), Perms::READ);
+        assert_eq!(no_nx.with_rights(Perms::RX, true, 0).perms(), Perms::RX);
     }
 }

@@ -256,7 +256,8 @@ fn kernel_image_permissions() {
     let (pte, level) = kernel_mapping(PHYS_OFFSET + 0x100_0000).expect("direct map missing");
     assert!(level >= 2 && pte.is_writable() && pte.is_executable() != nx);
     assert!(paging_regs::write_protect_enabled(), "CR0.WP off");
-    assert_eq!(paging_regs::nx_enabled(), nx || !paging_regs::features().nx);
+    assert_eq!(paging_regs::nx_enabled(), paging_regs::features().nx, "EFER.NXE does not match CPUID");
+    assert_eq!(nx, paging_regs::features().nx);
 }
 
 #[ktest]
