@@ -111,6 +111,7 @@ mod boot_init {
             log::warn!("mm: init called twice; ignored");
             return;
         }
+        let start_tsc = crate::arch::rdtsc();
         let mut plan = PLAN.lock();
         plan.build(boot);
         let usable_before = plan.usable.total();
@@ -138,7 +139,11 @@ mod boot_init {
             summary.table_pages,
             (metadata_sections as u64 * SECTION_METADATA_BYTES) >> 10,
         );
-        log::debug!("mm: {} KiB of usable memory went to page tables and metadata", (usable_before - stats.free_frames * PAGE_SIZE as u64) >> 10);
+        log::debug!(
+            "mm: {} KiB of usable memory went to page tables and metadata; init took {} TSC cycles",
+            (usable_before - stats.free_frames * PAGE_SIZE as u64) >> 10,
+            crate::arch::rdtsc() - start_tsc
+        );
     }
 
     /// Add the memory the firmware and loader used (EFI boot services and

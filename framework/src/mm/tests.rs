@@ -495,3 +495,13 @@ fn unaccepted_memory_is_accepted_on_demand() {
     drop(held);
     assert_eq!(stats().free_frames, start);
 }
+
+/// Panics on purpose, so it is ignored: `ktest --ignored heap_exhaustion`
+/// shows what an allocation the heap cannot grow for looks like (the
+/// message must name the size).
+#[ktest(ignore)]
+fn heap_exhaustion_panics_with_the_size() {
+    // Larger than the biggest segment the heap can grow by.
+    let huge: Vec<u8> = vec![0u8; 64 << 20];
+    core::hint::black_box(&huge);
+}
