@@ -171,6 +171,7 @@ pub unsafe fn keep_gdt_mapped() {
     // (identity-mapped); GDT_COPY is only written here, once, before any
     // other CPU runs, and is big enough for `entries`.
     unsafe { core::ptr::copy_nonoverlapping(base as usize as *const u64, copy, entries) };
+    log::debug!("mm: GDT at {:#x} is only identity-mapped: {} entries copied into the kernel image", base, entries);
     let pointer = DescriptorTablePointer { limit: (entries * 8 - 1) as u16, base: copy as u64 };
     // SAFETY: the copy has the same descriptors at the same selectors, so
     // the loaded segment registers stay valid; it is a static, so it
