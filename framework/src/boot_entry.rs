@@ -2,7 +2,9 @@
 //! logger, report what the boot loader told us, call the kernel's main and
 //! power off with its exit status.
 
-use boot::{BootInfo, RegionKind};
+use boot::BootInfo;
+#[cfg(target_os = "none")]
+use boot::RegionKind;
 
 /// What the kernel's main gets: the boot information and safe views of the
 /// memory the loader left for it.
@@ -64,6 +66,7 @@ fn __umbra_framework_entry(boot: &'static BootInfo) -> ! {
     crate::power::exit(status)
 }
 
+#[cfg(target_os = "none")]
 fn report_memory(boot: &BootInfo) {
     for region in boot.memory_map() {
         log::debug!(
