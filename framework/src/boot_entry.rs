@@ -2,7 +2,9 @@
 //! logger, report what the boot loader told us, call the kernel's main and
 //! power off with its exit status.
 
-use boot::{BootInfo, RegionKind};
+use boot::BootInfo;
+#[cfg(target_os = "none")]
+use boot::RegionKind;
 
 /// What the kernel's main gets: the boot information and safe views of the
 /// memory the loader left for it.
@@ -49,6 +51,11 @@ fn __umbra_framework_entry(boot: &'static BootInfo) -> ! {
         log::warn!("boot: {}", warning);
     }
     report_memory(boot);
+    // Own page tables, frame allocator and heap; the identity map is gone
+    // after this. Reclaiming firmware memory must wait for the trap code's
+    // own GDT/IDT once there is one (UEFI's IDT lives in that memory).
+    crate::mm::init(boot);
+    crate::mm::reclaim_boot_memory();
     let initrd = boot.initrd.and_then(|range| initrd_bytes(boot, range));
     log::debug!("framework entry at tsc {}", entry_tsc);
 
@@ -59,6 +66,7 @@ fn __umbra_framework_entry(boot: &'static BootInfo) -> ! {
     crate::power::exit(status)
 }
 
+#[cfg(target_os = "none")]
 fn report_memory(boot: &BootInfo) {
     for region in boot.memory_map() {
         log::debug!(
@@ -80,8 +88,8 @@ fn report_memory(boot: &BootInfo) {
     );
 }
 
-/// The initrd as a byte slice, if it lies in RAM the memory map knows and
-/// does not overlap the kernel.
+/// The initrd as a byte slice (through the direct map), if it lies in RAM
+/// the memory map knows and does not overlap the kernel.
 #[cfg(target_os = "none")]
 fn initrd_bytes(boot: &BootInfo, range: boot::PhysRange) -> Option<&'static [u8]> {
     let in_ram = boot.memory_map().iter().any(|r| {
@@ -90,18 +98,13 @@ fn initrd_bytes(boot: &BootInfo, range: boot::PhysRange) -> Option<&'static [u8]
             && range.end <= r.range.end
     });
     let overlaps_kernel = range.start < boot.kernel.end && boot.kernel.start < range.end;
-    if !in_ram || overlaps_kernel || range.end > IDENTITY_LIMIT {
+    if !in_ram || overlaps_kernel || !crate::mm::is_direct_mapped(range) {
         log::warn!("initrd at [{:#x}-{:#x}) is not in usable RAM: ignored", range.start, range.end);
         return None;
     }
-    // SAFETY: the range is RAM per the memory map, below the identity-map
-    // limit of the boot page tables (which stay live), not the kernel image,
-    // and nothing writes it: the loader is gone and the frame allocator does
-    // not exist yet (it will reserve this range).
-    Some(unsafe { core::slice::from_raw_parts(range.start as usize as *const u8, range.len() as usize) })
+    // SAFETY: the range is RAM per the memory map, inside the direct map,
+    // not the kernel image, and never written: the frame allocator keeps
+    // the initrd out of the memory it hands out (mm::boot_memory), and
+    // the loader is gone.
+    Some(unsafe { core::slice::from_raw_parts(crate::mm::paddr_to_vaddr(range.start) as *const u8, range.len() as usize) })
 }
-
-/// The legacy boot page tables identity-map 4 GiB; EFI's map covers more,
-/// but one limit keeps this simple until the framework has a direct map.
-#[cfg(target_os = "none")]
-const IDENTITY_LIMIT: u64 = 1 << 32;

@@ -10,18 +10,25 @@
 //!
 //! So far: the boot hand-off ([`boot_entry`]), the serial console and
 //! logger ([`console`], [`logger`]), power-off with an exit status
-//! ([`power`]), the panic handler and in-kernel tests ([`ktest`]).
+//! ([`power`]), the panic handler and in-kernel tests ([`ktest`]), memory
+//! management ([`mm`]: frames, the kernel heap, page tables, user address
+//! spaces).
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 extern crate self as framework;
 
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
 pub mod arch;
 pub mod boot_entry;
 pub mod console;
 pub mod ktest;
 pub mod logger;
+pub mod mm;
 #[cfg(target_os = "none")]
 mod panic;
 pub mod power;
