@@ -7,5 +7,8 @@
 
 pub mod elf;
 pub mod error;
+pub mod exec_args;
 pub mod mman;
+pub mod shebang;
+pub mod stack;
 pub mod vm_layout;
