@@ -20,3 +20,4 @@ extern crate std;
 pub mod initramfs;
 #[cfg(any(test, feature = "alloc"))]
 pub mod process;
+pub mod syscall_numbers;
