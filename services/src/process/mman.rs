@@ -82,7 +82,7 @@ impl Prot {
     }
 
     pub const fn bits(self) -> u32 {
-        (self.read as u32) * PROT_READ | (self.write as u32) * PROT_WRITE | (self.exec as u32) * PROT_EXEC
+        ((self.read as u32) * PROT_READ) | ((self.write as u32) * PROT_WRITE) | ((self.exec as u32) * PROT_EXEC)
     }
 
     /// Whether every permission of `self` is also in `max`.
@@ -220,7 +220,7 @@ mod tests {
         assert_eq!(e(4096, MAP_ANONYMOUS, 0), Errno::EINVAL);
         assert_eq!(e(4096, 0x0f, 0), Errno::EINVAL);
         assert_eq!(e(u64::MAX, MAP_PRIVATE, 0), Errno::ENOMEM);
-        assert_eq!(e(4096, MAP_PRIVATE, u64::MAX & !0xfff), Errno::EOVERFLOW);
+        assert_eq!(e(4096, MAP_PRIVATE, !0xfff), Errno::EOVERFLOW);
         assert_eq!(e(4096, MAP_SHARED_VALIDATE | 0x200, 0), Errno::EINVAL);
         assert!(decode_mmap(4096, 0, MAP_SHARED_VALIDATE | MAP_SYNC, 0).is_ok());
         // Plain MAP_SHARED ignores unknown flags.

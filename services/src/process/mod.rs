@@ -5,10 +5,13 @@
 //! All of it is pure logic over numbers and byte slices: the exec/mm glue
 //! binds the results to the framework's `VmSpace` and user-copy API.
 
+pub mod brk;
 pub mod elf;
 pub mod error;
 pub mod exec_args;
+pub mod maps;
 pub mod mman;
 pub mod shebang;
 pub mod stack;
+pub mod vma;
 pub mod vm_layout;

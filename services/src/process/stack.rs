@@ -434,7 +434,7 @@ mod tests {
     #[test]
     fn alignment_holds_for_many_shapes() {
         for n in 0..40usize {
-            let arg: Vec<u8> = core::iter::repeat(b'x').take(n).collect();
+            let arg: Vec<u8> = core::iter::repeat_n(b'x', n).collect();
             let argv: Vec<&[u8]> = (0..(n % 5)).map(|_| &arg[..]).collect();
             let envp: Vec<&[u8]> = (0..(n % 3)).map(|_| &arg[..]).collect();
             let st = build_initial_stack(&args(&arg, &argv, &envp), &aux(), &[1; 16], STACK_TOP).unwrap();
