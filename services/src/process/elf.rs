@@ -840,6 +840,84 @@ pub(crate) mod tests {
         assert_eq!(ELF_ET_DYN_BASE & 0xfff, 0xaaa);
     }
 
+    /// Debian's static busybox (`readelf -lW /bin/busybox`); Linux 6.18
+    /// under `setarch -R` maps it as checked below (`/proc/self/maps`).
+    #[test]
+    fn busybox_layout_matches_linux_capture() {
+        let f = build_elf(
+            ET_EXEC,
+            0x40ebf0,
+            &[
+                load(PF_R, 0, 0x400000, 0x6e0, 0x6e0),
+                load(PF_R | PF_X, 0x1000, 0x401000, 0x183989, 0x183989),
+                load(PF_R, 0x185000, 0x585000, 0x55017, 0x55017),
+                load(PF_R | PF_W, 0x1da708, 0x5db708, 0x9008, 0x10450),
+                Ph { p_type: PT_TLS, flags: PF_R, offset: 0x1da708, vaddr: 0x5db708, filesz: 0x28, memsz: 0x8a, align: 8 },
+                Ph { p_type: PT_GNU_STACK, flags: PF_R | PF_W, offset: 0, vaddr: 0, filesz: 0, memsz: 0, align: 16 },
+            ],
+            0x1e4000,
+        );
+        let plan = LoadPlan::new(&ElfImage::parse(&f).unwrap(), 0).unwrap();
+        let files: Vec<_> = plan.segments.iter().map(|s| (s.start, s.file_end, s.file_offset, s.prot)).collect();
+        assert_eq!(
+            files,
+            [
+                (0x400000, 0x401000, 0, Prot::R),
+                (0x401000, 0x585000, 0x1000, Prot::RX),
+                (0x585000, 0x5db000, 0x185000, Prot::R),
+                (0x5db000, 0x5e5000, 0x1da000, Prot::RW), // split r--/rw- later by RELRO
+            ]
+        );
+        // "005e5000-005ec000 rw-p 00000000 00:00 0" then [heap] from 0x5ec000.
+        assert_eq!((plan.segments[3].file_end, plan.segments[3].end), (0x5e5000, 0x5ec000));
+        assert_eq!(plan.brk, 0x5ec000);
+        assert_eq!(plan.entry, 0x40ebf0);
+        assert_eq!(plan.phdr_addr, 0x400040);
+    }
+
+    /// `gcc -static-pie` (glibc): Linux 6.18 under `setarch -R` puts the
+    /// image at the top of the mmap area and the brk at ELF_ET_DYN_BASE.
+    #[test]
+    fn static_pie_layout_matches_linux_capture() {
+        use super::super::vm_layout::{mmap_base, DEFAULT_STACK_RLIMIT};
+        use super::super::vma::{Placement as VmPlacement, Vma, VmaSet};
+        let f = build_elf(
+            ET_DYN,
+            0x95f0,
+            &[
+                load(PF_R, 0, 0, 0x8020, 0x8020),
+                load(PF_R | PF_X, 0x9000, 0x9000, 0x78d01, 0x78d01),
+                load(PF_R, 0x82000, 0x82000, 0x29282, 0x29282),
+                load(PF_R | PF_W, 0xab518, 0xac518, 0x5d58, 0xb528),
+            ],
+            0xb2270,
+        );
+        let img = ElfImage::parse(&f).unwrap();
+        let vmas = VmaSet::new(mmap_base(DEFAULT_STACK_RLIMIT));
+        let bias = img.load_bias(|hint, len| vmas.get_unmapped_area(hint, len, false)).unwrap();
+        assert_eq!(bias, 0x7fff_f7f4_7000);
+        let plan = LoadPlan::new(&img, bias).unwrap();
+        let got: Vec<_> = plan.segments.iter().map(|s| (s.start, s.file_end, s.end, s.file_offset)).collect();
+        assert_eq!(
+            got,
+            [
+                (0x7fff_f7f4_7000, 0x7fff_f7f5_0000, 0x7fff_f7f5_0000, 0),
+                (0x7fff_f7f5_0000, 0x7fff_f7fc_9000, 0x7fff_f7fc_9000, 0x9000),
+                (0x7fff_f7fc_9000, 0x7fff_f7ff_3000, 0x7fff_f7ff_3000, 0x82000),
+                (0x7fff_f7ff_3000, 0x7fff_f7ff_a000, 0x7fff_f7ff_f000, 0xab000),
+            ]
+        );
+        assert_eq!(plan.brk, 0x5555_5555_5000);
+        assert_eq!(plan.entry, 0x7fff_f7f5_05f0);
+        // The vDSO pages then go right below the image, as in the capture.
+        let mut vmas = vmas;
+        for s in &plan.segments {
+            vmas.map_fixed(Vma::anonymous(s.start, s.end, s.prot), false).unwrap();
+        }
+        let (vdso, _) = vmas.mmap(VmPlacement::Hint(0), 0x8000, Vma::anonymous(0, 0, Prot::R)).unwrap();
+        assert_eq!(vdso, 0x7fff_f7f3_f000);
+    }
+
     #[test]
     fn host_busybox_if_present() {
         extern crate std;
