@@ -9,6 +9,7 @@ pub mod brk;
 pub mod elf;
 pub mod error;
 pub mod exec_args;
+pub mod exec_layout;
 pub mod maps;
 pub mod mman;
 pub mod shebang;
