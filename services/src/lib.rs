@@ -5,7 +5,9 @@
 //! Must never: use `unsafe` (forbidden below), or trust a user-space or
 //! host-supplied number as an index, length or address without a check.
 //!
-//! So far: the initramfs (cpio newc) reader.
+//! So far: the initramfs (cpio newc) reader; exec-time process logic
+//! (`process`: ELF load plans, `#!` scripts, the initial stack, VMA/brk
+//! bookkeeping, /proc/<pid>/maps); x86-64 syscall numbers.
 #![no_std]
 #![forbid(unsafe_code)]
 
