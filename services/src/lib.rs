@@ -5,8 +5,21 @@
 //! Must never: use `unsafe` (forbidden below), or trust a user-space or
 //! host-supplied number as an index, length or address without a check.
 //!
-//! So far: the initramfs (cpio newc) reader.
+//! So far: the initramfs (cpio newc) reader; exec-time process logic
+//! (`process`: ELF load plans, `#!` scripts, the initial stack, VMA/brk
+//! bookkeeping, /proc/<pid>/maps); x86-64 syscall numbers.
 #![no_std]
 #![forbid(unsafe_code)]
 
+// The kernel has no heap yet: modules that allocate are built for host
+// tests and, once the kernel links a global allocator, with the `alloc`
+// feature (linking `alloc` without an allocator fails the kernel build).
+#[cfg(any(test, feature = "alloc"))]
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
 pub mod initramfs;
+#[cfg(any(test, feature = "alloc"))]
+pub mod process;
+pub mod syscall_numbers;
