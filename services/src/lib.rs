@@ -11,15 +11,10 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
-// The kernel has no heap yet: modules that allocate are built for host
-// tests and, once the kernel links a global allocator, with the `alloc`
-// feature (linking `alloc` without an allocator fails the kernel build).
-#[cfg(any(test, feature = "alloc"))]
 extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
 pub mod initramfs;
-#[cfg(any(test, feature = "alloc"))]
 pub mod process;
 pub mod syscall_numbers;
