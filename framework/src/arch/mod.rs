@@ -1,5 +1,9 @@
 //! x86-64 specifics.
+pub mod cpuid;
+pub mod hook;
+pub mod msr;
 pub mod port;
+pub mod registers;
 
 /// Stop this CPU until the next interrupt (forever if interrupts are off).
 pub fn halt() {
