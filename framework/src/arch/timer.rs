@@ -1,0 +1,232 @@
+//! The periodic tick: the local APIC timer, at [`DEFAULT_HZ`] unless the
+//! command line says otherwise (`umbra.hz=N`, 10..=1000).
+//!
+//! Why 250 Hz: the tick drives preemption and coarse timeouts only (precise
+//! time comes from the TSC). Every tick is a VM exit under KVM and a TDX
+//! module round trip under TDX, and is slow under TCG emulation; 4 ms
+//! slices are what most Linux distributions use (CONFIG_HZ_250) and keep
+//! interactive latency fine while costing a quarter of 1000 Hz.
+//!
+//! Mode: TSC-deadline (CPUID.1:ECX[24]) when present, re-armed each tick at
+//! the previous deadline + one period (no drift); else the APIC timer's
+//! periodic mode, with its count rate calibrated against the TSC (10 ms).
+//! `umbra.timer=periodic` forces periodic mode.
+//!
+//! Each tick bumps [`ticks`] and calls the tick callback
+//! ([`set_tick_callback`], the scheduler's preemption hook) in interrupt
+//! context. Only the boot CPU runs the timer so far; when application
+//! processors start theirs, the tick count becomes per-CPU.
+
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use super::apic::timer_registers as registers;
+use super::hook::FnSlot;
+use super::irq;
+use super::trap::TrapFrame;
+
+pub const DEFAULT_HZ: u32 = 250;
+/// Accepted tick rates.
+pub const HZ_RANGE: core::ops::RangeInclusive<u32> = 10..=1000;
+/// The timer's vector (a high priority class, like Linux's 0xec).
+pub const TIMER_VECTOR: u8 = 0xec;
+
+/// Plausible APIC timer count rates (after the divide-by-16).
+const MIN_APIC_HZ: u64 = 100_000;
+const MAX_APIC_HZ: u64 = 10_000_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerMode {
+    TscDeadline,
+    Periodic,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerError {
+    /// The local APIC is not in x2APIC mode.
+    NoApic,
+    /// The tick rate is outside [`HZ_RANGE`].
+    BadRate(u32),
+    /// The APIC timer's count rate is implausible (Hz measured).
+    Calibration(u64),
+    /// The timer vector is taken.
+    Vector(irq::IrqError),
+}
+
+/// What `init` set up.
+#[derive(Clone, Copy, Debug)]
+pub struct TimerInfo {
+    pub hz: u32,
+    pub mode: TimerMode,
+    /// APIC timer count rate after the divider (periodic mode).
+    pub apic_hz: Option<u64>,
+}
+
+static HZ: AtomicU32 = AtomicU32::new(0);
+static TICKS: AtomicU64 = AtomicU64::new(0);
+static DEADLINE_MODE: AtomicBool = AtomicBool::new(false);
+static PERIOD_CYCLES: AtomicU64 = AtomicU64::new(0);
+static NEXT_DEADLINE: AtomicU64 = AtomicU64::new(0);
+static MISSED_DEADLINES: AtomicU64 = AtomicU64::new(0);
+static TICK_CALLBACK: FnSlot<fn()> = FnSlot::empty();
+
+/// Start the boot CPU's tick at `hz`. `mode` `None` picks TSC-deadline
+/// when available. Needs `tsc::init` and `apic::init` first; interrupts
+/// off (ticks start when they are enabled).
+pub fn init(hz: u32, mode: Option<TimerMode>) -> Result<TimerInfo, TimerError> {
+    if !super::apic::is_enabled() {
+        return Err(TimerError::NoApic);
+    }
+    if !HZ_RANGE.contains(&hz) {
+        return Err(TimerError::BadRate(hz));
+    }
+    let deadline_available = super::cpuid::features().tsc_deadline;
+    let mode = match mode {
+        Some(TimerMode::TscDeadline) if !deadline_available => {
+            log::warn!("timer: no TSC-deadline mode (CPUID.1:ECX[24]); using periodic");
+            TimerMode::Periodic
+        }
+        Some(mode) => mode,
+        None if deadline_available => TimerMode::TscDeadline,
+        None => TimerMode::Periodic,
+    };
+    let tsc_hz = super::tsc::frequency_hz();
+    let apic_hz = match mode {
+        TimerMode::Periodic => Some(calibrate(tsc_hz)?),
+        TimerMode::TscDeadline => None,
+    };
+    irq::register(TIMER_VECTOR, on_tick).map_err(TimerError::Vector)?;
+    HZ.store(hz, Ordering::Relaxed);
+    let vector = u64::from(TIMER_VECTOR);
+    match (mode, apic_hz) {
+        (TimerMode::Periodic, Some(apic_hz)) => {
+            let count = (apic_hz / u64::from(hz)).clamp(1, u64::from(u32::MAX)) as u32;
+            registers::set_divide(registers::DIVIDE_BY_16);
+            registers::set_lvt(registers::MODE_PERIODIC | vector);
+            registers::set_initial_count(count);
+        }
+        _ => {
+            let period = tsc_hz / u64::from(hz);
+            PERIOD_CYCLES.store(period, Ordering::Relaxed);
+            DEADLINE_MODE.store(true, Ordering::Relaxed);
+            registers::set_lvt(registers::MODE_TSC_DEADLINE | vector);
+            // The LVT write must reach the APIC before the deadline MSR
+            // write (SDM 10.5.4.1): Linux uses mfence.
+            // SAFETY: mfence only orders memory accesses.
+            unsafe { core::arch::asm!("mfence", options(nostack, preserves_flags)) };
+            let first = super::tsc::read() + period;
+            NEXT_DEADLINE.store(first, Ordering::Relaxed);
+            registers::set_tsc_deadline(first);
+        }
+    }
+    Ok(TimerInfo { hz, mode, apic_hz })
+}
+
+/// Count rate of the APIC timer (divide by 16), measured over 10 ms of TSC.
+fn calibrate(tsc_hz: u64) -> Result<u64, TimerError> {
+    let window = tsc_hz / 100;
+    registers::set_divide(registers::DIVIDE_BY_16);
+    registers::set_lvt(registers::MASKED | registers::MODE_ONE_SHOT | u64::from(TIMER_VECTOR));
+    let mut best = u64::MAX;
+    for _ in 0..2 {
+        registers::set_initial_count(u32::MAX);
+        let start = super::tsc::read();
+        let mut now = start;
+        while now - start < window {
+            now = super::tsc::read();
+        }
+        let counted = u64::from(u32::MAX - registers::current_count());
+        // Counts per second. A vCPU stall between the count and TSC reads
+        // only inflates a run, so keep the smaller of two.
+        best = best.min(counted * tsc_hz / (now - start).max(1));
+    }
+    registers::set_initial_count(0);
+    if (MIN_APIC_HZ..=MAX_APIC_HZ).contains(&best) {
+        Ok(best)
+    } else {
+        Err(TimerError::Calibration(best))
+    }
+}
+
+fn on_tick(_frame: &TrapFrame) {
+    TICKS.fetch_add(1, Ordering::Relaxed);
+    if DEADLINE_MODE.load(Ordering::Relaxed) {
+        let period = PERIOD_CYCLES.load(Ordering::Relaxed);
+        let mut next = NEXT_DEADLINE.load(Ordering::Relaxed) + period;
+        let now = super::tsc::read();
+        if next <= now {
+            // Late (a long stall): drop the lost ticks, stay in phase.
+            let lost = (now - next) / period + 1;
+            MISSED_DEADLINES.fetch_add(lost, Ordering::Relaxed);
+            next += lost * period;
+        }
+        NEXT_DEADLINE.store(next, Ordering::Relaxed);
+        registers::set_tsc_deadline(next);
+    }
+    if let Some(callback) = TICK_CALLBACK.get() {
+        callback();
+    }
+}
+
+/// Ticks since the timer started (boot CPU).
+pub fn ticks() -> u64 {
+    TICKS.load(Ordering::Relaxed)
+}
+
+/// The tick rate (0 when no timer runs).
+pub fn hz() -> u32 {
+    HZ.load(Ordering::Relaxed)
+}
+
+/// Ticks dropped in TSC-deadline mode because the CPU was late.
+pub fn missed_ticks() -> u64 {
+    MISSED_DEADLINES.load(Ordering::Relaxed)
+}
+
+/// Install (or clear) the per-tick callback; returns the previous one. It
+/// runs in interrupt context, interrupts off, before end-of-interrupt.
+pub fn set_tick_callback(callback: Option<fn()>) -> Option<fn()> {
+    TICK_CALLBACK.replace(callback)
+}
+
+mod tests {
+    use super::*;
+    use crate::ktest;
+
+    static CALLBACKS: AtomicU64 = AtomicU64::new(0);
+
+    fn count_callback() {
+        CALLBACKS.fetch_add(1, Ordering::Relaxed);
+    }
+
+    #[ktest]
+    fn timer_ticks_at_its_rate() {
+        if hz() == 0 {
+            crate::println!("  (skipped: no timer: no x2APIC)");
+            return;
+        }
+        assert!(crate::arch::irq::is_local_enabled());
+        let previous = set_tick_callback(Some(count_callback));
+        CALLBACKS.store(0, Ordering::Relaxed);
+        // 200 ms measured by the TSC.
+        let tsc_hz = crate::arch::tsc::frequency_hz();
+        let window = tsc_hz / 5;
+        let start_ticks = ticks();
+        let start = crate::arch::tsc::read();
+        while crate::arch::tsc::read() - start < window {
+            core::hint::spin_loop();
+        }
+        let counted = ticks() - start_ticks;
+        set_tick_callback(previous);
+        let expected = u64::from(hz()) / 5;
+        crate::println!("  {} ticks in 200 ms (expected {})", counted, expected);
+        assert!(
+            counted * 4 >= expected * 3 && counted * 4 <= expected * 5,
+            "{} ticks in 200 ms at {} Hz (expected {} +-25%)",
+            counted,
+            hz(),
+            expected
+        );
+        let callbacks = CALLBACKS.load(Ordering::Relaxed);
+        assert!(callbacks.abs_diff(counted) <= 1, "callback ran {} times for {} ticks", callbacks, counted);
+    }
+}
