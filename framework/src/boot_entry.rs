@@ -45,6 +45,10 @@ fn __umbra_framework_entry(boot: &'static BootInfo) -> ! {
         }
     );
     crate::println!("cmdline: {}", boot.cmdline());
+    // Descriptor tables, traps, interrupt controller, clocks, timer; then
+    // interrupts on (the console is interrupt-safe; the monitor polls it).
+    crate::arch::init_bsp(crate::arch::CpuOptions::from_cmdline(boot.cmdline()));
+    crate::arch::irq::enable_local();
     for warning in boot.warnings() {
         log::warn!("boot: {}", warning);
     }
