@@ -198,6 +198,14 @@ pub fn send_ipi(destination: u32, vector: u8) {
     }
 }
 
+/// Send an NMI to the CPU with x2APIC ID `destination` (e.g. to make
+/// every CPU report its state when one panics).
+pub fn send_nmi(destination: u32) {
+    if is_enabled() {
+        write(ICR, (u64::from(destination) << 32) | ICR_LEVEL_ASSERT | LVT_DELIVERY_NMI);
+    }
+}
+
 /// Send interrupt `vector` to this CPU (x2APIC SELF IPI register).
 pub fn send_self_ipi(vector: u8) {
     if is_enabled() && vector >= irq::FIRST_VECTOR {
@@ -301,6 +309,26 @@ mod tests {
         assert!(by_self_ipi, "the SELF IPI register did not deliver vector {:#x}", vector);
         assert!(by_icr, "an ICR IPI to our own id {} did not arrive", id());
         assert_eq!(IPI_HITS.load(Ordering::SeqCst), 2);
+    }
+
+    #[ktest]
+    fn nmi_runs_on_its_ist_stack_and_resumes() {
+        if !is_enabled() {
+            crate::println!("  (skipped: no x2APIC)");
+            return;
+        }
+        let before = crate::arch::trap::nmi_count();
+        send_nmi(id());
+        let deadline = crate::arch::tsc::monotonic_ns() + 100_000_000;
+        while crate::arch::trap::nmi_count() == before && crate::arch::tsc::monotonic_ns() < deadline {
+            core::hint::spin_loop();
+        }
+        assert_eq!(crate::arch::trap::nmi_count(), before + 1, "the NMI did not arrive");
+        let stack = crate::arch::gdt::current_ist_stacks()
+            .and_then(|stacks| stacks.stack_range(crate::arch::gdt::IST_NMI))
+            .expect("NMI stack");
+        let handler_rbp = crate::arch::trap::last_nmi_frame_pointer();
+        assert!(stack.contains(&handler_rbp), "NMI handler ran at {:#x}, not on IST2 {:x?}", handler_rbp, stack);
     }
 
     #[ktest]

@@ -325,10 +325,13 @@ fn page_fault(frame: &mut TrapFrame) {
 }
 
 static NMI_COUNT: AtomicU64 = AtomicU64::new(0);
+/// RBP in the last NMI handler: shows which stack it ran on.
+static LAST_NMI_FRAME_POINTER: AtomicU64 = AtomicU64::new(0);
 /// NMIs logged at most (the host can send any number).
 const NMI_LOG_LIMIT: u64 = 8;
 
 fn nmi(frame: &TrapFrame) {
+    LAST_NMI_FRAME_POINTER.store(super::registers::rbp(), Ordering::Relaxed);
     let count = NMI_COUNT.fetch_add(1, Ordering::Relaxed) + 1;
     // The NMI may have interrupted this CPU inside the console: only log
     // when it is free (nothing else on this CPU runs until we return).
@@ -340,6 +343,12 @@ fn nmi(frame: &TrapFrame) {
 /// NMIs received since boot (all CPUs).
 pub fn nmi_count() -> u64 {
     NMI_COUNT.load(Ordering::Relaxed)
+}
+
+/// The frame pointer of the last NMI handler run (a diagnostic: it shows
+/// the NMI ran on its IST stack).
+pub fn last_nmi_frame_pointer() -> u64 {
+    LAST_NMI_FRAME_POINTER.load(Ordering::Relaxed)
 }
 
 mod tests {
@@ -508,5 +517,24 @@ mod tests {
         assert!(!info.from_user && !info.error.user() && !info.error.present() && !info.error.write());
         assert!(!info.error.instruction_fetch());
         assert!(info.rip >= 0xffff_ffff_8000_0000, "rip {:#x} is kernel text", info.rip);
+    }
+
+    /// Shows the fatal report for a kernel page fault (run with
+    /// `ktest --ignored deliberate_page_fault`; it fails on purpose).
+    #[ktest(ignore)]
+    fn deliberate_page_fault() {
+        let address = core::hint::black_box(0xffff_ffff_7fff_f010u64);
+        // SAFETY: not safe: this faults on purpose, to show the report.
+        let value = unsafe { core::ptr::read_volatile(address as *const u64) };
+        panic!("read {:#x} from an unmapped address", value);
+    }
+
+    /// Shows the double-fault report: a push with RSP on an unmapped page
+    /// faults, and delivering that #PF needs the same stack (fails on
+    /// purpose).
+    #[ktest(ignore)]
+    fn deliberate_double_fault() {
+        // SAFETY: not safe: this faults on purpose, to show the report.
+        unsafe { core::arch::asm!("mov rsp, {}", "push rax", in(reg) 0xffff_ffff_7fff_f000u64, options(noreturn)) };
     }
 }
