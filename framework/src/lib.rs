@@ -10,7 +10,9 @@
 //!
 //! So far: the boot hand-off ([`boot_entry`]), the serial console and
 //! logger ([`console`], [`logger`]), power-off with an exit status
-//! ([`power`]), the panic handler and in-kernel tests ([`ktest`]).
+//! ([`power`]), the panic handler and in-kernel tests ([`ktest`]), and the
+//! CPU, trap and time core ([`arch`]: descriptor tables, traps and
+//! exception fixups, interrupts, x2APIC, TSC clock, timer, RTC).
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]

@@ -16,6 +16,10 @@
 //! | [`rtc`]      | the CMOS clock, wall time |
 //!
 //! [`init_bsp`] brings it up on the boot CPU in that order.
+//!
+//! Application processors (later): `CpuTables::load` with their own
+//! tables and IST stacks, `idt::load`, `apic::init_this_cpu`, then
+//! `irq::enable_local`.
 pub mod apic;
 pub mod backtrace;
 pub mod cpuid;
@@ -96,15 +100,28 @@ impl CpuOptions {
     }
 }
 
-/// Bring up the boot CPU: GDT/TSS, IDT, PIC (masked), TSC and monotonic
-/// clock, x2APIC, timer, wall clock. Interrupts stay off: the caller
-/// enables them ([`irq::enable_local`]) when it is ready.
-///
-/// Without x2APIC the kernel continues with no timer and no IPIs (logged
-/// as an error). Panics only if the CPU has no usable TSC.
+/// Bring up the boot CPU: [`init_traps_bsp`] then [`init_devices_bsp`].
+/// Interrupts stay off: the caller enables them ([`irq::enable_local`])
+/// when it is ready.
 pub fn init_bsp(options: CpuOptions) {
+    init_traps_bsp();
+    init_devices_bsp(options);
+}
+
+/// Phase 1: GDT/TSS (IST stacks) and IDT. From here on every exception
+/// reaches a handler and the fixup table works. Executes no CPUID, port
+/// I/O or MSR access, so under TDX/SNP the tee layer can install its #VE /
+/// #VC hooks ([`trap::set_exception_hook`]) before phase 2 needs them.
+pub fn init_traps_bsp() {
     gdt::init_bsp();
     idt::load();
+}
+
+/// Phase 2: PIC (remapped, masked), TSC and monotonic clock, x2APIC,
+/// timer, wall clock. Without x2APIC the kernel continues with no timer
+/// and no IPIs (logged as an error). Panics only if the CPU has no usable
+/// TSC.
+pub fn init_devices_bsp(options: CpuOptions) {
     pic::remap_and_mask();
     let tsc = tsc::init(options.tsc_policy);
     crate::println!(
