@@ -2,9 +2,16 @@
 //!
 //! A handler is a plain `fn(&TrapFrame)` in a static, lock-free table (no
 //! heap yet); it runs on the interrupted stack with interrupts off and must
-//! not block or switch tasks. After it returns the dispatcher signals
-//! end-of-interrupt to the local APIC (except for the APIC's spurious
-//! vector, which must not be acknowledged).
+//! not block.
+//!
+//! End-of-interrupt is signalled to the local APIC *before* the handler
+//! runs (except for the APIC's spurious vector, which must not be
+//! acknowledged). Every source we use is edge-triggered (APIC timer, IPIs,
+//! MSI/MSI-X): with interrupts off in the handler a new interrupt just
+//! waits in the IRR, and a handler that switches tasks (the scheduler's
+//! tick) does not leave its vector in service, blocking all interrupts of
+//! its priority class. Level-triggered I/O APIC lines, if ever used, need
+//! end-of-interrupt after the device is serviced instead.
 //!
 //! Vector plan (priority class = vector >> 4 in the local APIC):
 //! - 0x20..=0x2f: the masked legacy PIC (see [`super::pic`]); free to use.
@@ -84,6 +91,9 @@ const UNEXPECTED_LOG_LIMIT: u64 = 16;
 /// From the trap dispatcher, for vectors 32..=255.
 pub(crate) fn dispatch(frame: &TrapFrame) {
     let vector = frame.vector();
+    if vector != super::apic::SPURIOUS_VECTOR {
+        super::apic::end_of_interrupt();
+    }
     match slot(vector).ok().and_then(FnSlot::get) {
         Some(handler) => handler(frame),
         None => {
@@ -92,9 +102,6 @@ pub(crate) fn dispatch(frame: &TrapFrame) {
                 log::warn!("unexpected interrupt on vector {:#x} (no handler; {} so far)", vector, count);
             }
         }
-    }
-    if vector != super::apic::SPURIOUS_VECTOR {
-        super::apic::end_of_interrupt();
     }
 }
 

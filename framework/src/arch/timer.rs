@@ -183,7 +183,9 @@ pub fn missed_ticks() -> u64 {
 }
 
 /// Install (or clear) the per-tick callback; returns the previous one. It
-/// runs in interrupt context, interrupts off, before end-of-interrupt.
+/// runs in interrupt context, interrupts off, after end-of-interrupt (so
+/// it may switch tasks: the next tick is not blocked) and after the next
+/// deadline is armed.
 pub fn set_tick_callback(callback: Option<fn()>) -> Option<fn()> {
     TICK_CALLBACK.replace(callback)
 }

@@ -20,6 +20,11 @@
 //! Hooks run on the trapping CPU with interrupts off and must not fault on
 //! their own (a fault in the #PF hook re-enters it).
 //!
+//! NMIs are not nested-safe the way Linux's are: if the NMI handler took
+//! an exception, its `iretq` would unblock NMIs and a second NMI would
+//! reuse the IST2 stack under the first. The handler therefore only counts
+//! and (if the console is free) logs.
+//!
 //! Interrupts (vectors 32..=255) go to [`super::irq`].
 
 use core::sync::atomic::{AtomicU64, Ordering};
