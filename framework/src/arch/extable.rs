@@ -94,14 +94,16 @@ impl core::fmt::Display for Fault {
 ///
 /// The value read is a snapshot of whatever is there: use it for
 /// diagnostics (backtraces, canaries), never as a reference into memory.
+/// A read of an MMIO mapping has that device's read side effects; the
+/// boot identity map still maps low MMIO, the kernel's own page tables
+/// map MMIO only for the drivers that own it.
 pub fn probe_read_u64(addr: u64) -> Result<u64, Fault> {
     let value: u64;
     let failed: u32;
-    // SAFETY: a single read of 8 bytes; if it faults, the trap handler
-    // finds the ex_table entry and continues at label 3, which reports the
-    // failure. Reading memory cannot break memory safety (MMIO is not
-    // mapped in the kernel's normal mappings: the memory manager maps MMIO
-    // only for its owners, and a probe of it is a read like any other).
+    // SAFETY: one 8-byte read whose result is an integer, never a
+    // reference, so it cannot break aliasing or validity; if it faults,
+    // the trap handler finds the ex_table entry and continues at label 3,
+    // which reports the failure with all other registers intact.
     unsafe {
         core::arch::asm!(
             "xor {failed:e}, {failed:e}",
