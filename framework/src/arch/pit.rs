@@ -24,11 +24,34 @@ const MIN_POLLS: u64 = 50;
 /// Polls before giving up on a PIT whose OUT2 never rises.
 const MAX_POLLS: u64 = 50_000_000;
 
+/// One gate run's result, in the units of the clock measured.
+///
+/// The start of counting is known to lie between two clock reads around
+/// the write that starts it, the end between the clock reads around the
+/// last two polls. A vCPU stall (or SMI) in the middle of the run does not
+/// matter, both clocks keep running; one at either end widens that
+/// window, which [`GateRun::uncertainty`] reports.
+#[derive(Clone, Copy, Debug)]
+pub struct GateRun {
+    /// How far the clock advanced while the PIT counted (midpoint of the
+    /// possible range).
+    pub elapsed: u64,
+    /// Width of the possible range of `elapsed`.
+    pub uncertainty: u64,
+}
+
+impl GateRun {
+    /// `elapsed` is known within +-0.25 %.
+    pub fn is_clean(&self) -> bool {
+        self.uncertainty.saturating_mul(200) <= self.elapsed
+    }
+}
+
 /// One PIT channel-2 gate run: the terminal count is reached after
 /// `pit_ticks` ticks; returns how far `clock` advanced meanwhile, or
-/// `None` when the PIT does not behave like one. Interrupts should be off
-/// (a long interrupt only lengthens the measurement).
-pub fn measure(pit_ticks: u16, clock: impl Fn() -> u64) -> Option<u64> {
+/// `None` when the PIT does not behave like one. Interrupts should be off;
+/// check [`GateRun::is_clean`] (a stalled vCPU blurs the ends of a run).
+pub fn measure(pit_ticks: u16, clock: impl Fn() -> u64) -> Option<GateRun> {
     static LOCK: spin::Mutex<()> = spin::Mutex::new(());
     let _only_user = LOCK.lock();
     // SAFETY: these ports control the PIT's channel 2 and the speaker
@@ -40,15 +63,29 @@ pub fn measure(pit_ticks: u16, clock: impl Fn() -> u64) -> Option<u64> {
     command.write_u8(CHANNEL_2_MODE_0);
     let [low, high] = pit_ticks.to_le_bytes();
     data.write_u8(low);
+    let start_low = clock();
     data.write_u8(high); // counting starts
-    let start = clock();
+    let start_high = clock();
+    // Each poll reads the clock just before the port: the terminal count
+    // came after the previous poll's clock read and before the clock read
+    // that follows the poll that saw it.
+    let mut previous_poll = start_high;
     let mut polls = 0u64;
-    while port_b.read_u8() & 0x20 == 0 {
+    let (end_low, end_high) = loop {
+        let now = clock();
+        if port_b.read_u8() & 0x20 != 0 {
+            break (previous_poll, clock());
+        }
+        previous_poll = now;
         polls += 1;
         if polls > MAX_POLLS {
             return None;
         }
+    };
+    if polls < MIN_POLLS {
+        return None;
     }
-    let end = clock();
-    (polls >= MIN_POLLS).then(|| end.wrapping_sub(start))
+    let shortest = end_low.saturating_sub(start_high);
+    let longest = end_high.saturating_sub(start_low);
+    Some(GateRun { elapsed: shortest + (longest - shortest) / 2, uncertainty: longest - shortest })
 }

@@ -200,6 +200,34 @@ mod tests {
         CALLBACKS.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// One 200 ms window measured by the TSC.
+    struct Window {
+        ticks: u64,
+        callbacks: u64,
+        /// Time (TSC cycles) in steps of the spin loop longer than half a
+        /// tick period: the vCPU did not run (a loaded host), and the
+        /// ticks due then coalesce into one pending interrupt.
+        stalled: u64,
+        stalls: u64,
+    }
+
+    fn measure_window(window: u64, period: u64) -> Window {
+        CALLBACKS.store(0, Ordering::Relaxed);
+        let (mut stalled, mut stalls) = (0, 0);
+        let start_ticks = ticks();
+        let start = crate::arch::tsc::read();
+        let mut last = start;
+        while last - start < window {
+            let now = crate::arch::tsc::read();
+            if now - last > period / 2 {
+                stalled += now - last;
+                stalls += 1;
+            }
+            last = now;
+        }
+        Window { ticks: ticks() - start_ticks, callbacks: CALLBACKS.load(Ordering::Relaxed), stalled, stalls }
+    }
+
     #[ktest]
     fn timer_ticks_at_its_rate() {
         if hz() == 0 {
@@ -208,27 +236,33 @@ mod tests {
         }
         assert!(crate::arch::irq::is_local_enabled());
         let previous = set_tick_callback(Some(count_callback));
-        CALLBACKS.store(0, Ordering::Relaxed);
-        // 200 ms measured by the TSC.
         let tsc_hz = crate::arch::tsc::frequency_hz();
-        let window = tsc_hz / 5;
-        let start_ticks = ticks();
-        let start = crate::arch::tsc::read();
-        while crate::arch::tsc::read() - start < window {
-            core::hint::spin_loop();
-        }
-        let counted = ticks() - start_ticks;
-        set_tick_callback(previous);
+        let (window, period) = (tsc_hz / 5, tsc_hz / u64::from(hz()));
         let expected = u64::from(hz()) / 5;
-        crate::println!("  {} ticks in 200 ms (expected {})", counted, expected);
-        assert!(
-            counted * 4 >= expected * 3 && counted * 4 <= expected * 5,
-            "{} ticks in 200 ms at {} Hz (expected {} +-25%)",
-            counted,
-            hz(),
-            expected
-        );
-        let callbacks = CALLBACKS.load(Ordering::Relaxed);
-        assert!(callbacks.abs_diff(counted) <= 1, "callback ran {} times for {} ticks", callbacks, counted);
+        // +-25 % over the time the vCPU ran (each stall may still deliver
+        // one coalesced tick); a loaded host gets three tries.
+        let mut verdict = Err(0);
+        for _ in 0..3 {
+            let w = measure_window(window, period);
+            let ran = window.saturating_sub(w.stalled);
+            let low = ran * expected / window * 3 / 4;
+            let high = expected * 5 / 4 + w.stalls;
+            crate::println!(
+                "  {} ticks in 200 ms (expected {}; {} stalls, {} ms stalled)",
+                w.ticks,
+                expected,
+                w.stalls,
+                w.stalled * 1000 / tsc_hz
+            );
+            assert!(w.callbacks.abs_diff(w.ticks) <= 1, "callback ran {} times for {} ticks", w.callbacks, w.ticks);
+            verdict = if (low..=high).contains(&w.ticks) { Ok(()) } else { Err(w.ticks) };
+            if verdict.is_ok() {
+                break;
+            }
+        }
+        set_tick_callback(previous);
+        if let Err(ticks) = verdict {
+            panic!("{} ticks in 200 ms at {} Hz (expected {} +-25%)", ticks, hz(), expected);
+        }
     }
 }

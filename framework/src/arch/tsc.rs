@@ -4,8 +4,8 @@
 //! 1. CPUID 0x15 (TSC/crystal ratio and crystal Hz; with CPUID 0x16's base
 //!    MHz when the crystal Hz is 0, as Linux does), if present and
 //!    plausible (100 MHz..=20 GHz);
-//! 2. a PIT calibration: three 10 ms gate runs of PIT channel 2, the
-//!    shortest kept (a VM preemption only lengthens a run);
+//! 2. a PIT calibration: 10 ms gate runs of PIT channel 2, the median of
+//!    three whose ends are known within 0.25 % (see [`pit_frequency`]);
 //! 3. CPUID 0x16 base MHz alone, as a last resort.
 //!
 //! With [`TscPolicy::CrossCheck`] (no TEE) CPUID is used only if the PIT
@@ -105,11 +105,43 @@ fn cpuid16_base_hz() -> Option<u64> {
     (mhz != 0).then_some(mhz * 1_000_000)
 }
 
-/// Measure the TSC frequency against the PIT: shortest of three runs.
+/// Measure the TSC frequency against the PIT: the median of three clean
+/// 10 ms runs (no vCPU stall blurred their ends; see `pit::GateRun`), out
+/// of at most eight; with no clean run, the median of those made (logged).
 pub fn pit_frequency() -> Option<u64> {
+    const WANTED: usize = 3;
+    const ATTEMPTS: usize = 8;
     let _irq = super::irq::disable_local();
-    let shortest = (0..3).filter_map(|_| pit::measure(PIT_CALIBRATION_TICKS, super::rdtsc)).min()?;
-    Some(shortest * pit::PIT_HZ / u64::from(PIT_CALIBRATION_TICKS))
+    let (mut clean, mut clean_count) = ([0u64; WANTED], 0);
+    let (mut any, mut any_count) = ([0u64; ATTEMPTS], 0);
+    for _ in 0..ATTEMPTS {
+        let Some(run) = pit::measure(PIT_CALIBRATION_TICKS, super::rdtsc) else {
+            continue;
+        };
+        any[any_count] = run.elapsed;
+        any_count += 1;
+        if run.is_clean() {
+            clean[clean_count] = run.elapsed;
+            clean_count += 1;
+            if clean_count == WANTED {
+                break;
+            }
+        }
+    }
+    let cycles = match (clean_count, any_count) {
+        (0, 0) => return None,
+        (0, _) => {
+            log::warn!("tsc: every PIT calibration run was disturbed by a stall; using them anyway");
+            median(&mut any[..any_count])
+        }
+        _ => median(&mut clean[..clean_count]),
+    };
+    Some(cycles * pit::PIT_HZ / u64::from(PIT_CALIBRATION_TICKS))
+}
+
+fn median(values: &mut [u64]) -> u64 {
+    values.sort_unstable();
+    values[values.len() / 2]
 }
 
 fn agree(a: u64, b: u64) -> bool {
@@ -229,10 +261,12 @@ mod tests {
         const TICKS: u16 = 59_659;
         let expected_ns = u64::from(TICKS) * 1_000_000_000 / pit::PIT_HZ;
         let _irq = crate::arch::irq::disable_local();
-        let Some(elapsed_ns) = pit::measure(TICKS, monotonic_ns) else {
-            crate::println!("  (skipped: no working PIT)");
+        // A stalled vCPU blurs the ends of a run: retry until one is clean.
+        let Some(run) = (0..5).filter_map(|_| pit::measure(TICKS, monotonic_ns)).find(pit::GateRun::is_clean) else {
+            crate::println!("  (skipped: no working PIT, or every run stalled)");
             return;
         };
+        let elapsed_ns = run.elapsed;
         assert!(
             elapsed_ns * 4 >= expected_ns * 3 && elapsed_ns * 4 <= expected_ns * 5,
             "the PIT counted {} ns, the monotonic clock {} ns",
