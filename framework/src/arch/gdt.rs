@@ -112,9 +112,11 @@ impl CpuTables {
     /// data segments, task register. Call once per CPU, before anything
     /// sets the GS base (segment reloads may clear it).
     ///
-    /// Panics if these tables were already loaded (by any CPU).
+    /// Panics if these tables or these stacks were already loaded (by any
+    /// CPU): two CPUs must never share a TSS or an IST stack.
     pub fn load(&'static self, stacks: &'static IstStacks) {
         assert!(!self.loaded.swap(true, Ordering::AcqRel), "CpuTables loaded twice");
+        assert!(!stacks.in_use.swap(true, Ordering::AcqRel), "IstStacks given to two CPUs");
         let tss_base = self.tss.get() as u64;
         let tss_limit = (TSS_SIZE - 1) as u64;
         let tss_low = (tss_limit & 0xffff)
@@ -197,9 +199,13 @@ struct IstStack {
 }
 
 /// The IST stacks of one CPU: double fault, NMI, machine check.
+///
+/// All zeroes is a valid value (allocate it zeroed rather than building
+/// 60 KiB on a stack).
 #[repr(C, align(4096))]
 pub struct IstStacks {
     stacks: [IstStack; IST_COUNT],
+    in_use: AtomicBool,
 }
 
 // SAFETY: the stacks are only written by the CPU (on IST entries of the one
@@ -212,6 +218,7 @@ impl IstStacks {
             stacks: [const {
                 IstStack { guard: UnsafeCell::new([0; GUARD_SIZE]), stack: UnsafeCell::new([0; IST_STACK_SIZE]) }
             }; IST_COUNT],
+            in_use: AtomicBool::new(false),
         }
     }
 
