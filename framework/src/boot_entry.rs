@@ -47,6 +47,10 @@ fn __umbra_framework_entry(boot: &'static BootInfo) -> ! {
         }
     );
     crate::println!("cmdline: {}", boot.cmdline());
+    // Descriptor tables, traps, interrupt controller, clocks, timer; then
+    // interrupts on (the console is interrupt-safe; the monitor polls it).
+    crate::arch::init_bsp(crate::arch::CpuOptions::from_cmdline(boot.cmdline()));
+    crate::arch::irq::enable_local();
     for warning in boot.warnings() {
         log::warn!("boot: {}", warning);
     }
@@ -55,6 +59,8 @@ fn __umbra_framework_entry(boot: &'static BootInfo) -> ! {
     // after this. Reclaiming firmware memory must wait for the trap code's
     // own GDT/IDT once there is one (UEFI's IDT lives in that memory).
     crate::mm::init(boot);
+    crate::arch::trap::set_page_fault_hook(page_fault_to_mm);
+    // Our GDT/IDT are loaded (init_bsp), so firmware memory can go.
     crate::mm::reclaim_boot_memory();
     let initrd = boot.initrd.and_then(|range| initrd_bytes(boot, range));
     log::debug!("framework entry at tsc {}", entry_tsc);
@@ -107,4 +113,23 @@ fn initrd_bytes(boot: &BootInfo, range: boot::PhysRange) -> Option<&'static [u8]
     // the initrd out of the memory it hands out (mm::boot_memory), and
     // the loader is gone.
     Some(unsafe { core::slice::from_raw_parts(crate::mm::paddr_to_vaddr(range.start) as *const u8, range.len() as usize) })
+}
+
+/// The trap layer's #PF hook: let mm resolve copy-on-write faults in the
+/// active address space; anything else goes back to the trap layer (fixup
+/// table, then a report and panic for kernel faults).
+#[cfg(target_os = "none")]
+fn page_fault_to_mm(info: &crate::arch::trap::PageFaultInfo) -> bool {
+    let mm_info = crate::mm::PageFaultInfo {
+        address: info.address as usize,
+        error_code: info.error.0,
+        from_user: info.from_user,
+    };
+    match crate::mm::handle_page_fault(&mm_info) {
+        Ok(()) => true,
+        Err(error) => {
+            log::debug!("page fault at {:#x} (rip {:#x}) not resolved: {}", info.address, info.rip, error);
+            false
+        }
+    }
 }

@@ -69,6 +69,9 @@ pub fn init() {
 
 /// Write bytes to the console, turning `\n` into `\r\n` as a terminal wants.
 pub fn write_bytes(bytes: &[u8]) {
+    // Interrupts off while the lock is held: an interrupt handler that logs
+    // must not spin on a lock its own CPU holds.
+    let _irq = crate::arch::irq::disable_local();
     let uart = CONSOLE.lock();
     for &byte in bytes {
         if byte == b'\n' {
@@ -80,6 +83,7 @@ pub fn write_bytes(bytes: &[u8]) {
 
 /// Write bytes exactly as given (no newline translation).
 pub fn write_raw(bytes: &[u8]) {
+    let _irq = crate::arch::irq::disable_local();
     let uart = CONSOLE.lock();
     for &byte in bytes {
         uart.write_byte(byte);
@@ -88,7 +92,14 @@ pub fn write_raw(bytes: &[u8]) {
 
 /// A byte from the console, if one is waiting.
 pub fn try_read_byte() -> Option<u8> {
+    let _irq = crate::arch::irq::disable_local();
     CONSOLE.lock().try_read_byte()
+}
+
+/// Is the console lock held (by any CPU)? For NMI handlers, which cannot
+/// be masked and must not wait for a lock the interrupted code may hold.
+pub(crate) fn is_busy() -> bool {
+    CONSOLE.is_locked()
 }
 
 /// Wait for a byte from the console.

@@ -10,9 +10,10 @@
 //!
 //! So far: the boot hand-off ([`boot_entry`]), the serial console and
 //! logger ([`console`], [`logger`]), power-off with an exit status
-//! ([`power`]), the panic handler and in-kernel tests ([`ktest`]), memory
-//! management ([`mm`]: frames, the kernel heap, page tables, user address
-//! spaces).
+//! ([`power`]), the panic handler and in-kernel tests ([`ktest`]), the CPU,
+//! trap and time core ([`arch`]: descriptor tables, traps and exception
+//! fixups, interrupts, x2APIC, TSC clock, timer, RTC) and memory management
+//! ([`mm`]: frames, the kernel heap, page tables, user address spaces).
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]

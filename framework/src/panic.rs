@@ -15,5 +15,6 @@ fn panic(info: &PanicInfo) -> ! {
     if let Some(location) = info.location() {
         crate::println!("  at {}:{}:{}", location.file(), location.line(), location.column());
     }
+    crate::arch::backtrace::print_current();
     crate::power::exit_panic()
 }
