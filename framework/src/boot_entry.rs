@@ -63,6 +63,8 @@ fn __umbra_framework_entry(boot: &'static BootInfo) -> ! {
     // Our GDT/IDT are loaded (init_bsp), so firmware memory can go.
     crate::mm::reclaim_boot_memory();
     let initrd = boot.initrd.and_then(|range| initrd_bytes(boot, range));
+    // From here the boot path is the task "main" on CPU 0.
+    crate::task::init_this_cpu(0, "main");
     log::debug!("framework entry at tsc {}", entry_tsc);
 
     let context = KernelContext { boot, initrd };

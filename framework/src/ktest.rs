@@ -141,6 +141,7 @@ pub fn run(options: KtestOptions) -> KtestSummary {
 
 /// Called by the panic handler: if a test is running, report it as failed
 /// with the panic message and the run's summary, and return true.
+#[cfg_attr(not(target_os = "none"), allow(dead_code))]
 pub(crate) fn fail_current(info: &PanicInfo) -> bool {
     let index = CURRENT.swap(NONE_RUNNING, Ordering::SeqCst);
     let Some(test) = registered().get(index) else {

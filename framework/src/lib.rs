@@ -27,12 +27,15 @@ extern crate std;
 pub mod arch;
 pub mod boot_entry;
 pub mod console;
+pub mod cpu_local;
 pub mod ktest;
 pub mod logger;
 pub mod mm;
 #[cfg(target_os = "none")]
 mod panic;
 pub mod power;
+pub mod sync;
+pub mod task;
 
 pub use boot::{BootInfo, Firmware, MemoryRegion, PhysRange, RegionKind};
 pub use boot_entry::KernelContext;

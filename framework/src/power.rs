@@ -52,6 +52,7 @@ pub fn exit(status: u8) -> ! {
 }
 
 /// Power off after a kernel panic.
+#[cfg_attr(not(target_os = "none"), allow(dead_code))]
 pub(crate) fn exit_panic() -> ! {
     write_status_line(b"UMBRA-PANIC\n");
     DEBUG_EXIT.write_u32(1);

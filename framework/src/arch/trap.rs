@@ -279,6 +279,8 @@ extern "C" fn dispatch(frame: &mut TrapFrame) {
         exception(frame, vector);
     } else {
         super::irq::dispatch(frame);
+        // Interrupts are the preemption points of kernel code.
+        crate::task::preempt_point();
     }
 }
 
