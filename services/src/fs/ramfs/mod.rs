@@ -64,7 +64,9 @@ impl RamFs {
         Self::build("tmpfs", TMPFS_MAGIC, pages, 0o1777)
     }
 
-    fn build(name: &'static str, magic: u64, limit_pages: Option<u64>, root_perm: u32) -> Arc<RamFs> {
+    /// Any flavour: type name, `statfs` magic, size limit in pages, root
+    /// permission bits (devtmpfs, for one, is a tmpfs named "devtmpfs").
+    pub fn build(name: &'static str, magic: u64, limit_pages: Option<u64>, root_perm: u32) -> Arc<RamFs> {
         let shared = Arc::new(Shared {
             dev: anonymous_device_id(),
             // Linux starts tmpfs inode numbers low; the root gets 1.
