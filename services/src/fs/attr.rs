@@ -110,12 +110,14 @@ pub fn chown(path: &Path, uid: Option<u32>, gid: Option<u32>, creds: &Credential
     check_writable_mount(path)?;
     let is_owner = creds.uid == meta.uid;
     if let Some(uid) = uid {
-        if !creds.is_root() && !(is_owner && uid == meta.uid) {
+        let allowed = creds.is_root() || (is_owner && uid == meta.uid);
+        if !allowed {
             return_errno_with_message!(EPERM, "changing the owner needs CAP_CHOWN");
         }
     }
     if let Some(gid) = gid {
-        if !creds.is_root() && !(is_owner && (gid == meta.gid || creds.in_group(gid))) {
+        let allowed = creds.is_root() || (is_owner && (gid == meta.gid || creds.in_group(gid)));
+        if !allowed {
             return_errno_with_message!(EPERM, "changing the group needs ownership and membership");
         }
     }

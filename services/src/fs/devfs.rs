@@ -33,11 +33,14 @@ pub const TTY_S0: DeviceId = DeviceId::new(4, 64);
 const GID_TTY: u32 = 5;
 const GID_DIALOUT: u32 = 20;
 
-static ENTROPY: RwLock<Option<fn(&mut [u8])>> = RwLock::new(None);
+/// Fills a buffer with random bytes.
+pub type EntropySource = fn(&mut [u8]);
+
+static ENTROPY: RwLock<Option<EntropySource>> = RwLock::new(None);
 
 /// Set the source `/dev/random` and `/dev/urandom` read (it must fill the
 /// whole buffer with cryptographically strong bytes).
-pub fn set_entropy_source(source: fn(&mut [u8])) {
+pub fn set_entropy_source(source: EntropySource) {
     *ENTROPY.write() = Some(source);
 }
 

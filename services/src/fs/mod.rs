@@ -25,6 +25,7 @@ pub mod open_file;
 pub mod path;
 pub mod perm;
 pub mod ramfs;
+pub mod setup;
 pub mod stat;
 pub mod types;
 pub mod walk;
