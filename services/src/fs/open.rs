@@ -19,7 +19,7 @@ use super::path::Path;
 use super::perm::{check_access, Access, Credentials};
 use super::types::{DeviceId, InodeType};
 use super::walk::{LastKind, Walked};
-use crate::error::Result;
+use crate::error::{Errno, Result};
 use crate::return_errno_with_message;
 
 impl FsContext {
@@ -64,8 +64,15 @@ impl FsContext {
                 check_writable_mount(&parent)?;
                 may_create(&parent, creds)?;
                 let init = new_inode(&parent, creds, InodeType::File, mode & 0o7777, DeviceId::NONE);
-                let dentry = parent.dentry().create_child(&name, InodeType::File, init)?;
-                (parent.child(dentry), true)
+                match parent.dentry().create_child(&name, InodeType::File, init) {
+                    Ok(dentry) => (parent.child(dentry), true),
+                    // Another open created it since the walk: open that
+                    // one, as Linux does without O_EXCL.
+                    Err(error) if error.errno() == Errno::EEXIST && !exclusive => {
+                        (parent.child(parent.dentry().lookup_child(&name)?), false)
+                    }
+                    Err(error) => return Err(error),
+                }
             }
         };
         open_path(target, flags, created, creds)

@@ -138,20 +138,26 @@ impl OpenFile {
         }
     }
 
-    /// `read`: from the file position, which advances.
+    /// `read`: from the file position, which advances. Streams have no
+    /// position and are read without holding the position lock (a
+    /// driver may block in `read` while another thread writes).
     pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
         self.check_readable()?;
+        if !self.is_seekable() {
+            return self.read_raw(0, buf);
+        }
         let mut position = self.position.lock();
         let read = self.read_raw(*position, buf)?;
-        if self.is_seekable() {
-            *position += read as u64;
-        }
+        *position += read as u64;
         Ok(read)
     }
 
     /// `write`: at the file position (at the end with `O_APPEND`).
     pub fn write(&self, buf: &[u8]) -> Result<usize> {
         self.check_writable()?;
+        if !self.is_seekable() {
+            return self.write_raw(0, buf);
+        }
         let mut position = self.position.lock();
         if self.device.is_none() && self.flags() & O_APPEND != 0 {
             let (written, end) = self.inode().append(buf)?;
@@ -159,9 +165,7 @@ impl OpenFile {
             return Ok(written);
         }
         let written = self.write_raw(*position, buf)?;
-        if self.is_seekable() {
-            *position += written as u64;
-        }
+        *position += written as u64;
         Ok(written)
     }
 

@@ -330,3 +330,41 @@ fn timestamps_follow_linux() {
     assert!(meta(&ctx, "/d").mtime > before_unlink.mtime);
     assert!(kept.inode().metadata().ctime > read_once.ctime);
 }
+
+/// A stream whose read waits until a write has happened (a tty with a
+/// reader thread and a writer thread on one open file).
+struct Rendezvous(core::sync::atomic::AtomicBool);
+
+impl Device for Rendezvous {
+    fn read(&self, _: u64, buf: &mut [u8], _: bool) -> crate::error::Result<usize> {
+        while !self.0.load(core::sync::atomic::Ordering::Acquire) {
+            std::thread::yield_now();
+        }
+        buf[0] = b'r';
+        Ok(1)
+    }
+    fn write(&self, _: u64, buf: &[u8], _: bool) -> crate::error::Result<usize> {
+        self.0.store(true, core::sync::atomic::Ordering::Release);
+        Ok(buf.len())
+    }
+    fn is_seekable(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn a_blocked_stream_read_does_not_block_writers_of_the_same_file() {
+    let ctx = setup();
+    let id = DeviceId::new(242, 2);
+    register_char_device(id, alloc::sync::Arc::new(Rendezvous(core::sync::atomic::AtomicBool::new(false))));
+    ctx.mknod(None, b"/tty", S_IFCHR | 0o666, id.encode(), &root()).unwrap();
+    let file = open(&ctx, "/tty", O_RDWR).unwrap();
+    let reader_file = file.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 1];
+        reader_file.read(&mut buf).map(|count| (count, buf[0]))
+    });
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(file.write(b"w").unwrap(), 1);
+    assert_eq!(reader.join().unwrap().unwrap(), (1, b'r'));
+}
