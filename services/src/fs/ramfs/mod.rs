@@ -117,3 +117,6 @@ impl FileSystem for RamFs {
         self.shared.dev
     }
 }
+
+#[cfg(test)]
+mod tests;
