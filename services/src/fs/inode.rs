@@ -221,3 +221,90 @@ pub fn anonymous_device_id() -> DeviceId {
     static NEXT_MINOR: AtomicU32 = AtomicU32::new(16);
     DeviceId::new(0, NEXT_MINOR.fetch_add(1, Ordering::Relaxed))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Errno;
+    use crate::fs::clock::Timespec;
+
+    /// An inode that implements only what is required.
+    struct Bare(InodeType);
+
+    impl Inode for Bare {
+        fn metadata(&self) -> Metadata {
+            Metadata {
+                dev: DeviceId::NONE,
+                ino: 9,
+                kind: self.0,
+                perm: 0o644,
+                nlink: 1,
+                uid: 0,
+                gid: 0,
+                rdev: DeviceId::NONE,
+                size: 5,
+                blksize: 4096,
+                blocks: 0,
+                atime: Timespec::ZERO,
+                mtime: Timespec::ZERO,
+                ctime: Timespec::ZERO,
+                btime: Timespec::ZERO,
+            }
+        }
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+        fn set_attr(&self, _: &SetAttr) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    struct Nothing;
+    impl DirentSink for Nothing {
+        fn push(&mut self, _: &[u8], _: u64, _: InodeType, _: u64) -> bool {
+            false
+        }
+    }
+
+    fn errno<T>(result: Result<T>) -> Errno {
+        result.err().map(|e| e.errno()).expect("an error")
+    }
+
+    #[test]
+    fn defaults_give_linux_errnos() {
+        let file: Arc<dyn Inode> = Arc::new(Bare(InodeType::File));
+        let dir = Bare(InodeType::Dir);
+        let init = NewInode { perm: 0, uid: 0, gid: 0, rdev: DeviceId::NONE };
+        assert_eq!((file.ino(), file.kind()), (9, InodeType::File));
+        assert_eq!(errno(file.read_at(0, &mut [0u8; 1])), Errno::EINVAL);
+        assert_eq!(errno(dir.read_at(0, &mut [0u8; 1])), Errno::EISDIR);
+        assert_eq!(errno(file.write_at(0, b"x")), Errno::EINVAL);
+        assert_eq!(errno(dir.write_at(0, b"x")), Errno::EISDIR);
+        assert_eq!(errno(file.append(b"x")), Errno::EINVAL);
+        assert_eq!(errno(file.resize(0)), Errno::EINVAL);
+        assert_eq!(errno(dir.resize(0)), Errno::EISDIR);
+        assert_eq!(file.seek_data_or_hole(1, true).unwrap(), 1);
+        assert_eq!(file.seek_data_or_hole(1, false).unwrap(), 5);
+        assert!(file.is_seekable());
+        assert!(file.device().is_none());
+        assert_eq!(errno(file.lookup(b"x")), Errno::ENOTDIR);
+        assert_eq!(errno(file.create(b"x", InodeType::File, init)), Errno::ENOTDIR);
+        assert_eq!(errno(file.mkdir(b"x", init)), Errno::ENOTDIR);
+        assert_eq!(errno(file.symlink(b"x", b"y", init)), Errno::ENOTDIR);
+        assert_eq!(errno(file.link(b"x", &file)), Errno::ENOTDIR);
+        assert_eq!(errno(file.unlink(b"x")), Errno::ENOTDIR);
+        assert_eq!(errno(file.rmdir(b"x")), Errno::ENOTDIR);
+        assert_eq!(errno(file.rename(b"x", &file, b"y", RenameFlags::empty())), Errno::ENOTDIR);
+        assert_eq!(errno(file.readdir_at(0, &mut Nothing)), Errno::ENOTDIR);
+        assert_eq!(errno(file.read_link()), Errno::EINVAL);
+        assert!(file.set_attr(&SetAttr::default()).is_ok());
+        assert!(file.as_any().downcast_ref::<Bare>().is_some());
+    }
+
+    #[test]
+    fn anonymous_device_ids_are_distinct() {
+        let (a, b) = (anonymous_device_id(), anonymous_device_id());
+        assert_eq!(a.major, 0);
+        assert_ne!(a, b);
+    }
+}

@@ -19,7 +19,6 @@ use super::perm::{check_access, Access, Credentials};
 use super::types::{InodeType, MAXSYMLINKS, PATH_MAX};
 use crate::error::{Errno, Result};
 use crate::{errno, return_errno_with_message};
-use alloc::sync::Arc;
 
 /// The final component of a walked path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -196,10 +195,4 @@ impl<'a> Walker<'a> {
         let (dir, last) = self.walk_parent(start, path)?;
         self.walk_last(dir, last, follow)
     }
-}
-
-/// The child dentry of `dir` named `name` without following or crossing
-/// mounts (for unlink, rmdir, rename, which act on the name itself).
-pub fn lookup_name(dir: &Path, name: &[u8]) -> Result<Arc<Dentry>> {
-    dir.dentry().lookup_child(name)
 }

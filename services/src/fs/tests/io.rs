@@ -368,3 +368,19 @@ fn a_blocked_stream_read_does_not_block_writers_of_the_same_file() {
     assert_eq!(file.write(b"w").unwrap(), 1);
     assert_eq!(reader.join().unwrap().unwrap(), (1, b'r'));
 }
+
+#[test]
+fn o_path_files_refuse_io_and_regular_files_have_no_ioctls() {
+    let ctx = setup();
+    mkdir(&ctx, "/d", 0o755);
+    let dir = open(&ctx, "/d", O_PATH).unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(errno(dir.getdents64(&mut buf)), Errno::EBADF);
+    assert_eq!(errno(dir.ioctl(0x5401, 0)), Errno::EBADF);
+    assert_eq!(dir.poll(crate::fs::PollEvents::IN), crate::fs::PollEvents::NVAL);
+    let file = open(&ctx, "/f", O_RDWR | O_CREAT).unwrap();
+    assert_eq!(errno(file.ioctl(0x5401, 0)), Errno::ENOTTY);
+    let both = crate::fs::PollEvents::IN.union(crate::fs::PollEvents::OUT);
+    assert_eq!(file.poll(both), both);
+    assert!(ctx.lookup(Some(dir.path()), b".", true, &root()).is_ok(), "an O_PATH dir works as a dirfd");
+}

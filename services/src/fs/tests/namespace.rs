@@ -277,3 +277,17 @@ fn rename_moving_a_directory_needs_write_permission_on_it() {
     assert_eq!(errno(move_it(&user())), Errno::EACCES);
     ctx.rename(None, b"/a/theirs", None, b"/a/renamed", RenameFlags::empty(), &user()).unwrap();
 }
+
+#[test]
+fn rename_exchange_with_an_ancestor_and_busy_mount_points() {
+    let ctx = setup();
+    mkdir(&ctx, "/a", 0o755);
+    mkdir(&ctx, "/a/b", 0o755);
+    write_file(&ctx, "/a/b/f", b"");
+    assert_eq!(errno(rename2(&ctx, "/a/b/f", "/a", RenameFlags::EXCHANGE)), Errno::EINVAL);
+    assert_eq!(errno(rename2(&ctx, "/a/b/f", "/a/b/g/", RenameFlags::EXCHANGE)), Errno::ENOENT);
+    mkdir(&ctx, "/m", 0o755);
+    crate::fs::mount::mount(&lookup(&ctx, "/m").unwrap(), RamFs::new(), MountFlags::empty()).unwrap();
+    assert_eq!(errno(rename(&ctx, "/a", "/m")), Errno::EBUSY);
+    assert_eq!(errno(ctx.unlink(None, b"/m", &root())), Errno::EISDIR);
+}

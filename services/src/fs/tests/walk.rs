@@ -197,3 +197,27 @@ fn chdir_and_getcwd() {
     assert_eq!(errno(ctx.getcwd()), Errno::ENOENT);
     assert_eq!(errno(ctx.lookup(None, b"x", true, &root())), Errno::ENOENT);
 }
+
+#[test]
+fn getcwd_outside_the_root_and_chroot_errors() {
+    let mut ctx = setup();
+    mkdir(&ctx, "/jail", 0o755);
+    mkdir(&ctx, "/outside", 0o755);
+    write_file(&ctx, "/file", b"");
+    assert_eq!(errno(ctx.chroot(lookup(&ctx, "/file").unwrap(), &root())), Errno::ENOTDIR);
+    ctx.chdir(lookup(&ctx, "/outside").unwrap(), &root()).unwrap();
+    ctx.chroot(lookup(&ctx, "/jail").unwrap(), &root()).unwrap();
+    assert_eq!(ctx.getcwd().unwrap(), b"(unreachable)/outside");
+    assert!(ctx.cwd().is_same(&lookup(&ctx, ".").unwrap()));
+    match ctx.lookup_or_missing(None, b"/new", true, &root()).unwrap() {
+        crate::fs::walk::Walked::Missing { name, trailing_slash, .. } => assert_eq!((name, trailing_slash), (b"new".to_vec(), false)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn symlink_targets_of_path_max_are_refused() {
+    let ctx = setup();
+    let long = "x/".repeat(2048);
+    assert_eq!(errno(ctx.symlink(long.as_bytes(), None, b"/l", &root())), Errno::ENAMETOOLONG);
+}
