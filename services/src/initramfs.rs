@@ -14,6 +14,10 @@ pub const S_IFMT: u32 = 0o170000;
 pub const S_IFDIR: u32 = 0o040000;
 pub const S_IFREG: u32 = 0o100000;
 pub const S_IFLNK: u32 = 0o120000;
+pub const S_IFCHR: u32 = 0o020000;
+pub const S_IFBLK: u32 = 0o060000;
+pub const S_IFIFO: u32 = 0o010000;
+pub const S_IFSOCK: u32 = 0o140000;
 
 const HEADER_LEN: usize = 110;
 const TRAILER: &[u8] = b"TRAILER!!!";
@@ -29,6 +33,16 @@ pub struct Entry<'a> {
     pub mtime: u32,
     /// File contents, or the target of a symlink.
     pub data: &'a [u8],
+    /// Inode number and link count in the archive: members with
+    /// `nlink > 1` and the same (`dev`, `ino`) are hard links of one file.
+    pub ino: u32,
+    pub nlink: u32,
+    /// Device the file was archived from (part of the hard-link key).
+    pub dev_major: u32,
+    pub dev_minor: u32,
+    /// Device number of a character or block device node.
+    pub rdev_major: u32,
+    pub rdev_minor: u32,
 }
 
 impl Entry<'_> {
@@ -116,7 +130,7 @@ impl<'a> Reader<'a> {
             for (index, field) in fields.iter_mut().enumerate() {
                 *field = hex_field(header, index, offset)?;
             }
-            let [_ino, mode, uid, gid, _nlink, mtime, file_size, _dev_major, _dev_minor, _rdev_major, _rdev_minor, name_size, _check] =
+            let [ino, mode, uid, gid, nlink, mtime, file_size, dev_major, dev_minor, rdev_major, rdev_minor, name_size, _check] =
                 fields;
             let (file_size, name_size) = (file_size as usize, name_size as usize);
 
@@ -138,7 +152,20 @@ impl<'a> Reader<'a> {
             if name.is_empty() {
                 continue; // "." or "/": the root itself
             }
-            return Ok(Some(Entry { name, mode, uid, gid, mtime, data }));
+            return Ok(Some(Entry {
+                name,
+                mode,
+                uid,
+                gid,
+                mtime,
+                data,
+                ino,
+                nlink,
+                dev_major,
+                dev_minor,
+                rdev_major,
+                rdev_minor,
+            }));
         }
     }
 }
@@ -224,6 +251,7 @@ mod tests {
         assert!(entries[1].is_file());
         assert!(entries[2].is_symlink());
         assert_eq!(entries[2].data, b"busybox");
+        assert_eq!((entries[2].ino, entries[2].nlink), (1, 1));
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! Must never: use `unsafe` (forbidden below), or trust a user-space or
 //! host-supplied number as an index, length or address without a check.
 //!
-//! So far: the initramfs (cpio newc) reader; exec-time process logic
-//! (`process`: ELF load plans, `#!` scripts, the initial stack, VMA/brk
-//! bookkeeping, /proc/<pid>/maps); x86-64 syscall numbers.
+//! So far: the initramfs (cpio newc) reader, the crate-wide error type, the
+//! virtual file system ([`fs`]: VFS core, ramfs/tmpfs, devfs, open files, fd
+//! tables, initramfs unpacking), exec-time process logic ([`process`]: ELF
+//! load plans, `#!` scripts, the initial stack, VMA/brk bookkeeping,
+//! /proc/<pid>/maps), and the x86-64 syscall numbers.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -15,6 +17,9 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod error;
+pub mod fs;
 pub mod initramfs;
 pub mod process;
+pub mod sync;
 pub mod syscall_numbers;
