@@ -24,6 +24,8 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+#[cfg(target_os = "none")]
+pub mod acpi_tables;
 pub mod arch;
 pub mod boot_entry;
 pub mod console;
@@ -34,7 +36,10 @@ pub mod mm;
 #[cfg(target_os = "none")]
 mod panic;
 pub mod power;
+#[cfg(target_os = "none")]
+pub mod smp;
 pub mod sync;
+#[cfg(target_os = "none")]
 pub mod task;
 
 pub use boot::{BootInfo, Firmware, MemoryRegion, PhysRange, RegionKind};

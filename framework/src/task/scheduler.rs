@@ -113,7 +113,11 @@ fn steal(for_cpu: usize) -> Option<Arc<Task>> {
     let victim = (0..online)
         .filter(|&cpu| cpu != for_cpu)
         .max_by_key(|&cpu| SCHEDULERS[cpu].lock().queue.len())?;
-    let task = SCHEDULERS[victim].lock().queue.pop_front()?;
+    let task = {
+        let mut victim_queue = SCHEDULERS[victim].lock();
+        let at = victim_queue.queue.iter().position(|t| t.pinned_cpu.is_none())?;
+        victim_queue.queue.remove(at)?
+    };
     task.last_cpu.store(for_cpu, Ordering::Relaxed);
     Some(task)
 }
@@ -208,6 +212,13 @@ fn switch_to(index: usize, current: Arc<Task>, next: Arc<Task>) {
     next.on_cpu.store(true, Ordering::Release);
     next.last_cpu.store(index, Ordering::Relaxed);
     next.set_state(TaskState::Running);
+    // Address space follows the task across CPUs (kernel tasks keep
+    // whatever is loaded, as Linux's lazy TLB does).
+    if let Some(space) = next.vm_space.lock().clone() {
+        if !space.is_active() {
+            space.activate();
+        }
+    }
     let prev_ctx = current.context.get();
     let next_ctx = next.context.get() as *const context::TaskContext;
     {
@@ -265,5 +276,6 @@ pub fn idle_loop() -> ! {
 /// Does another CPU have more than one task waiting?
 fn work_to_steal() -> bool {
     let online = crate::cpu_local::online_count().max(1);
-    (0..online).any(|cpu| SCHEDULERS[cpu].lock().queue.len() > 1)
+    let me = this_index();
+    (0..online).any(|cpu| cpu != me && SCHEDULERS[cpu].lock().queue.iter().filter(|t| t.pinned_cpu.is_none()).count() > 1)
 }
