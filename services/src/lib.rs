@@ -21,5 +21,7 @@ pub mod error;
 pub mod fs;
 pub mod initramfs;
 pub mod process;
+pub mod random;
 pub mod sync;
 pub mod syscall_numbers;
+pub mod tty;
