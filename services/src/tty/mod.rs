@@ -7,3 +7,5 @@
 
 pub mod line_discipline;
 pub mod termios;
+#[cfg(target_os = "none")]
+pub mod console;
