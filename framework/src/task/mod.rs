@@ -90,6 +90,10 @@ pub struct Task {
     data: Box<dyn Any + Send + Sync>,
     /// Tasks waiting in `join` for this one to exit.
     exit_waiters: crate::sync::WaitQueue,
+    /// The user address space this task runs in, if any: the scheduler
+    /// activates it whenever it switches to this task.
+    #[cfg(target_os = "none")]
+    vm_space: crate::sync::SpinLock<Option<Arc<crate::mm::VmSpace>>>,
 }
 
 // SAFETY: `context` is only touched by the scheduler while switching, with
@@ -134,6 +138,30 @@ impl Task {
     /// Block until this task has exited.
     pub fn join(&self) {
         self.exit_waiters.wait_until(|| (self.state() == TaskState::Exited).then_some(()));
+    }
+
+    /// Attach the user address space this task runs in (or detach it with
+    /// `None`). The scheduler activates the space whenever it switches to
+    /// the task, so user code and user copies of this task always see it;
+    /// for the running task it takes effect at once (`None` then loads
+    /// the kernel-only tables).
+    #[cfg(target_os = "none")]
+    pub fn set_vm_space(self: &Arc<Self>, space: Option<Arc<crate::mm::VmSpace>>) {
+        // No switch between updating the field and activating.
+        let _irq = crate::arch::irq::disable_local();
+        *self.vm_space.lock() = space.clone();
+        if Arc::ptr_eq(self, &current()) {
+            match space {
+                Some(space) => space.activate(),
+                None => crate::mm::activate_kernel_space(),
+            }
+        }
+    }
+
+    /// The user address space attached with [`Task::set_vm_space`].
+    #[cfg(target_os = "none")]
+    pub fn vm_space(&self) -> Option<Arc<crate::mm::VmSpace>> {
+        self.vm_space.lock().clone()
     }
 
     /// Make a sleeping task runnable. Returns false if it was not asleep.
@@ -201,6 +229,8 @@ impl TaskOptions {
             run_start_ns: AtomicU64::new(0),
             data: self.data,
             exit_waiters: crate::sync::WaitQueue::new(),
+            #[cfg(target_os = "none")]
+            vm_space: crate::sync::SpinLock::new(None),
         });
         // The entry argument is the Task's address; the run queue keeps the
         // task alive until it has run and exited.
@@ -299,6 +329,8 @@ fn adopt_current_context(name: &str, cpu: usize) {
         run_start_ns: AtomicU64::new(crate::arch::tsc::monotonic_ns()),
         data: Box::new(()),
         exit_waiters: crate::sync::WaitQueue::new(),
+        #[cfg(target_os = "none")]
+        vm_space: crate::sync::SpinLock::new(None),
     });
     scheduler::set_current(task);
 }

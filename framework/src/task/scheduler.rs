@@ -205,6 +205,14 @@ fn switch_to(index: usize, current: Arc<Task>, next: Arc<Task>) {
         .cpu_time_ns
         .fetch_add(now.saturating_sub(current.run_start_ns.load(Ordering::Relaxed)), Ordering::Relaxed);
     next.run_start_ns.store(now, Ordering::Relaxed);
+    // The next task's user address space, if it has one (tasks without
+    // one run on whatever tables are loaded: the kernel half is in all).
+    #[cfg(target_os = "none")]
+    if let Some(space) = next.vm_space.lock().as_ref() {
+        if !space.is_active() {
+            space.activate();
+        }
+    }
     next.on_cpu.store(true, Ordering::Release);
     next.last_cpu.store(index, Ordering::Relaxed);
     next.set_state(TaskState::Running);
