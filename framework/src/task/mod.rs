@@ -307,6 +307,9 @@ pub fn init_this_cpu(index: usize, name: &str) {
         crate::arch::timer::set_tick_callback(Some(timer_tick));
     }
     adopt_current_context(name, index);
+    // Any task on this CPU may run user code.
+    #[cfg(target_os = "none")]
+    crate::user::init_this_cpu();
     let idle = TaskOptions::new("idle").cpu(index).build(|| scheduler::idle_loop());
     scheduler::set_idle(idle);
 }
