@@ -369,7 +369,16 @@ fn page_fault(frame: &mut TrapFrame) {
     let address = super::registers::cr2();
     let info =
         PageFaultInfo { address, error: PageFaultError(frame.error_code), from_user: frame.from_user(), rip: frame.rip };
-    if let Some(hook) = PAGE_FAULT_HOOK.get() {
+    // A kernel access to user memory outside a user copy (RFLAGS.AC clear)
+    // is a SMAP violation: a kernel bug, not a fault to resolve (on a
+    // writable page the memory manager would find nothing to do and the
+    // access would fault forever). Only the fixup table may catch it.
+    let smap_violation = !info.from_user
+        && address < crate::user::USER_SPACE_END
+        && info.error.present()
+        && frame.rflags & crate::user::rflags::AC == 0
+        && crate::user::SMAP_ENABLED.load(Ordering::Relaxed);
+    if let Some(hook) = PAGE_FAULT_HOOK.get().filter(|_| !smap_violation) {
         if hook(&info) {
             return;
         }
