@@ -36,6 +36,8 @@ mod copy;
 #[cfg_attr(not(target_os = "none"), allow(dead_code))]
 mod entry;
 pub mod fpu;
+#[cfg(target_os = "none")]
+mod tests;
 
 use core::sync::atomic::AtomicBool;
 
