@@ -262,7 +262,7 @@ mod host_tests {
     fn clone_copies_fpu_state() {
         let mut ctx = UserContext::new(0, 0);
         let mut image = ctx.fpu_state().to_vec();
-        image[24..28].copy_from_slice(&0x3f80u32.to_le_bytes()); // MXCSR: round toward zero... bits 13-14
+        image[24..28].copy_from_slice(&0x3f80u32.to_le_bytes()); // MXCSR: rounding control 01 (down)
         ctx.set_fpu_state(&image).unwrap();
         let copy = ctx.clone();
         assert_eq!(copy.fpu_state(), ctx.fpu_state());
