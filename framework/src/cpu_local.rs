@@ -7,7 +7,7 @@
 //! migrating between reading the CPU id and using it (callers that need a
 //! stable CPU disable preemption first).
 
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 /// Most CPUs supported.
 pub const MAX_CPUS: usize = 64;
@@ -28,6 +28,22 @@ pub struct PerCpu {
     pub preempt_count: AtomicUsize,
     /// Has this CPU finished its bring-up?
     pub online: AtomicBool,
+    /// User-mode entry scratch (framework::user's assembly reads and
+    /// writes these through `gs:`, at offsets fixed by `offset_of!`).
+    pub(crate) user_entry: UserEntryScratch,
+}
+
+/// What the user-mode entry code keeps per CPU (see `framework::user`).
+#[repr(C)]
+pub(crate) struct UserEntryScratch {
+    /// The kernel stack pointer of the task now running user code: where
+    /// `syscall` switches to, and (copied to TSS.RSP0) where interrupts and
+    /// exceptions from user mode land. Set on every entry to user mode.
+    pub kernel_rsp: AtomicU64,
+    /// The user stack pointer, saved by the `syscall` entry.
+    pub user_rsp: AtomicU64,
+    /// Address of this CPU's TSS.RSP0 field (set by `user::init_this_cpu`).
+    pub tss_rsp0: AtomicU64,
 }
 
 impl PerCpu {
@@ -39,6 +55,11 @@ impl PerCpu {
             need_resched: AtomicBool::new(false),
             preempt_count: AtomicUsize::new(0),
             online: AtomicBool::new(false),
+            user_entry: UserEntryScratch {
+                kernel_rsp: AtomicU64::new(0),
+                user_rsp: AtomicU64::new(0),
+                tss_rsp0: AtomicU64::new(0),
+            },
         }
     }
 }

@@ -12,8 +12,10 @@
 //! logger ([`console`], [`logger`]), power-off with an exit status
 //! ([`power`]), the panic handler and in-kernel tests ([`ktest`]), the CPU,
 //! trap and time core ([`arch`]: descriptor tables, traps and exception
-//! fixups, interrupts, x2APIC, TSC clock, timer, RTC) and memory management
-//! ([`mm`]: frames, the kernel heap, page tables, user address spaces).
+//! fixups, interrupts, x2APIC, TSC clock, timer, RTC), memory management
+//! ([`mm`]: frames, the kernel heap, page tables, user address spaces),
+//! tasks ([`task`]) and user mode ([`user`]: entering user code, syscalls,
+//! user FPU state, safe user-memory copies).
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -41,6 +43,7 @@ pub mod smp;
 pub mod sync;
 #[cfg(target_os = "none")]
 pub mod task;
+pub mod user;
 
 pub use boot::{BootInfo, Firmware, MemoryRegion, PhysRange, RegionKind};
 pub use boot_entry::KernelContext;

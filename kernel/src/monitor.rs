@@ -1,5 +1,5 @@
-//! The kernel monitor: a small command interpreter that is the kernel's
-//! workload until user programs run. It takes its command from the
+//! The kernel monitor: a small command interpreter, the kernel's workload
+//! when no user program is to run (see main.rs for the choice). It takes its command from the
 //! initramfs file `/etc/umbra/argv` (NUL-separated arguments, written by
 //! `umbra run -- CMD ARGS`), or reads lines from the console when there is
 //! none. The command's status becomes the VM's exit status.
@@ -23,6 +23,16 @@ pub struct Initramfs {
 }
 
 impl Initramfs {
+    /// The raw archive.
+    pub fn bytes(&self) -> &'static [u8] {
+        self.bytes
+    }
+
+    /// The NUL-separated command from `/etc/umbra/argv`, if there is one.
+    pub fn argv(&self) -> Option<&'static [u8]> {
+        self.argv
+    }
+
     pub fn load(bytes: Option<&'static [u8]>) -> Self {
         let bytes = bytes.unwrap_or(&[]);
         let mut files = 0;
@@ -159,7 +169,7 @@ fn execute(context: &KernelContext, initramfs: &Initramfs, argv: &[&str]) -> Out
 }
 
 fn interactive(context: &KernelContext, initramfs: &Initramfs) -> u8 {
-    println!("Umbra kernel monitor: no user space yet. Type help.");
+    println!("Umbra kernel monitor (no /init and no command). Type help.");
     let mut line = [0u8; LINE_MAX];
     loop {
         print!("umbra> ");

@@ -21,5 +21,13 @@ pub mod error;
 pub mod fs;
 pub mod initramfs;
 pub mod process;
+pub mod random;
 pub mod sync;
 pub mod syscall_numbers;
+#[cfg(target_os = "none")]
+pub mod syscall;
+pub mod tty;
+#[cfg(target_os = "none")]
+pub mod uaccess;
+#[cfg(target_os = "none")]
+pub mod pipe;

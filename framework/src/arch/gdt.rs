@@ -311,6 +311,15 @@ pub fn set_kernel_stack(top: u64) {
     unsafe { core::ptr::addr_of_mut!((*tss).rsp[0]).write_unaligned(top) };
 }
 
+/// Address of the calling CPU's TSS.RSP0 field, for the user-mode entry
+/// code, which stores the kernel stack pointer there itself on every entry
+/// to user mode (see `crate::user`).
+pub(crate) fn kernel_stack_slot() -> Option<u64> {
+    let tss = current()?.tss.get();
+    // SAFETY: only computes an address inside this CPU's 'static TSS.
+    Some(unsafe { core::ptr::addr_of_mut!((*tss).rsp[0]) } as u64)
+}
+
 /// TSS.RSP0 of the calling CPU.
 pub fn kernel_stack() -> Option<u64> {
     let tss = current()?.tss.get();
@@ -348,7 +357,11 @@ mod tests {
 
     #[ktest]
     fn segments_and_task_register_are_ours() {
-        assert_eq!(selectors(), (KERNEL_CS, KERNEL_SS, KERNEL_SS, KERNEL_SS, TSS_SELECTOR));
+        let (cs, ds, es, ss, tr) = selectors();
+        assert_eq!((cs, ss, tr), (KERNEL_CS, KERNEL_SS, TSS_SELECTOR));
+        // 64-bit mode ignores DS/ES; IRETQ to user mode nulls them (a
+        // DPL-0 selector is not valid at CPL 3) and nothing reloads them.
+        assert!([KERNEL_SS, 0].contains(&ds) && [KERNEL_SS, 0].contains(&es), "ds {:#x} es {:#x}", ds, es);
         assert_eq!(STAR, 0x0010_0008_0000_0000);
         let tables = current().expect("tables loaded");
         assert!(core::ptr::eq(tables, &BSP_TABLES));

@@ -11,6 +11,16 @@
 pub const IA32_APIC_BASE: u32 = 0x1b;
 /// Absolute TSC value at which the TSC-deadline timer fires.
 pub const IA32_TSC_DEADLINE: u32 = 0x6e0;
+/// Extended features: SCE (bit 0) enables SYSCALL/SYSRET, NXE (bit 11).
+pub const IA32_EFER: u32 = 0xc000_0080;
+/// SYSCALL/SYSRET segment selectors.
+pub const IA32_STAR: u32 = 0xc000_0081;
+/// 64-bit SYSCALL entry point.
+pub const IA32_LSTAR: u32 = 0xc000_0082;
+/// RFLAGS bits SYSCALL clears.
+pub const IA32_FMASK: u32 = 0xc000_0084;
+/// The FS base.
+pub const IA32_FS_BASE: u32 = 0xc000_0100;
 /// The GS base in use now (kernel's after `swapgs` on entry).
 pub const IA32_GS_BASE: u32 = 0xc000_0101;
 /// The GS base `swapgs` swaps in.

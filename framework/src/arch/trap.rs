@@ -14,8 +14,21 @@
 //!   emulator's #UD hook), else fatal.
 //!
 //! Fatal means a report on the console ([`super::report`]) and a panic.
-//! Until user mode exists, an unhandled exception from CPL 3 is fatal too;
-//! it will become a signal.
+//!
+//! Traps from user mode (CPL 3) do not reach [`dispatch`]: the entry code
+//! hands them to [`crate::user::execute`], which calls back here:
+//! - exceptions: [`handle_user_exception`]: #PF goes to the page-fault
+//!   hook; #VE and #VC to their exception hooks (the TEE layer emulates
+//!   e.g. CPUID for user mode too). Other hooks are *not* offered user
+//!   exceptions: a hook written for kernel faults (say, the TEE emulator's
+//!   #UD decoder) must never emulate a platform instruction for user code.
+//!   What stays unresolved goes back to the caller of `execute` (it
+//!   becomes a signal);
+//! - interrupts: [`handle_user_interrupt`] (the same irq dispatch as from
+//!   kernel mode).
+//!
+//! NMI, #DF and #MC from user mode arrive on IST stacks and take the
+//! kernel path above.
 //!
 //! Hooks run on the trapping CPU with interrupts off and must not fault on
 //! their own (a fault in the #PF hook re-enters it).
@@ -31,7 +44,12 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::hook::FnSlot;
 
-core::arch::global_asm!(include_str!("trap_entry.s"), dispatch = sym dispatch, options(att_syntax));
+core::arch::global_asm!(
+    include_str!("trap_entry.s"),
+    dispatch = sym dispatch,
+    smap = sym crate::user::SMAP_INSTRUCTIONS,
+    options(att_syntax)
+);
 
 extern "C" {
     /// 256 stubs of 16 bytes each (trap_entry.s).
@@ -285,6 +303,37 @@ extern "C" fn dispatch(frame: &mut TrapFrame) {
     }
 }
 
+/// An exception from user mode (vector < 32, not NMI/#DF/#MC), handed
+/// over by `user::execute` with interrupts off. `cr2` is the fault address
+/// for #PF. Returns true if it was resolved and user code can resume with
+/// `frame` (which a hook may have changed); false if it must be delivered
+/// to the process.
+#[cfg_attr(not(target_os = "none"), allow(dead_code))]
+pub(crate) fn handle_user_exception(frame: &mut TrapFrame, cr2: u64) -> bool {
+    let vector = frame.vector();
+    TRAP_COUNTS[usize::from(vector)].fetch_add(1, Ordering::Relaxed);
+    match vector {
+        PAGE_FAULT => {
+            let info =
+                PageFaultInfo { address: cr2, error: PageFaultError(frame.error_code), from_user: true, rip: frame.rip };
+            PAGE_FAULT_HOOK.get().is_some_and(|hook| hook(&info))
+        }
+        VIRTUALIZATION_EXCEPTION | VMM_COMMUNICATION => {
+            EXCEPTION_HOOKS[usize::from(vector)].get().is_some_and(|hook| hook(frame))
+        }
+        _ => false,
+    }
+}
+
+/// An interrupt (vector >= 32) that arrived in user mode, handed over by
+/// `user::execute` with interrupts off. The caller runs the preemption
+/// point afterwards.
+#[cfg_attr(not(target_os = "none"), allow(dead_code))]
+pub(crate) fn handle_user_interrupt(frame: &TrapFrame) {
+    TRAP_COUNTS[usize::from(frame.vector())].fetch_add(1, Ordering::Relaxed);
+    super::irq::dispatch(frame);
+}
+
 fn exception(frame: &mut TrapFrame, vector: u8) {
     match vector {
         PAGE_FAULT => page_fault(frame),
@@ -321,7 +370,16 @@ fn page_fault(frame: &mut TrapFrame) {
     let address = super::registers::cr2();
     let info =
         PageFaultInfo { address, error: PageFaultError(frame.error_code), from_user: frame.from_user(), rip: frame.rip };
-    if let Some(hook) = PAGE_FAULT_HOOK.get() {
+    // A kernel access to user memory outside a user copy (RFLAGS.AC clear)
+    // is a SMAP violation: a kernel bug, not a fault to resolve (on a
+    // writable page the memory manager would find nothing to do and the
+    // access would fault forever). Only the fixup table may catch it.
+    let smap_violation = !info.from_user
+        && address < crate::user::USER_SPACE_END
+        && info.error.present()
+        && frame.rflags & crate::user::rflags::AC == 0
+        && crate::user::SMAP_ENABLED.load(Ordering::Relaxed);
+    if let Some(hook) = PAGE_FAULT_HOOK.get().filter(|_| !smap_violation) {
         if hook(&info) {
             return;
         }

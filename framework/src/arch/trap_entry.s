@@ -10,6 +10,13 @@
  *   - pushes the general-purpose registers: with the CPU's part this is a
  *     struct TrapFrame (low to high address: rax rbx rcx rdx rsi rdi rbp
  *     r8..r15, vector, error_code, rip cs rflags rsp ss);
+ *   - clears RFLAGS.AC (clac, when the CPU has SMAP): an interrupt gate
+ *     keeps AC, so a trap from user mode or from inside a user-memory copy
+ *     must not run its handler with SMAP switched off;
+ *   - from user mode (except NMI, #DF and #MC, which arrive on their own
+ *     IST stacks): jumps to umbra_user_exit (framework/src/user/entry.rs),
+ *     which hands the frame to user::execute's loop; the frame then lies
+ *     right below the stack pointer user mode was entered with (TSS.RSP0);
  *   - pushes a frame record (interrupted rip, rbp) so frame-pointer
  *     backtraces walk from the handler into the interrupted code;
  *   - calls the Rust dispatcher with %rdi = &mut TrapFrame on a 16-byte
@@ -67,7 +74,21 @@ umbra_trap_common:
     pushq   %rcx
     pushq   %rbx
     pushq   %rax
-    pushq   136(%rsp)                   /* frame record: saved rip ... */
+    /* All registers are saved: rax is free until the restore. */
+    cmpb    $0, {smap}(%rip)
+    je      3f
+    clac
+3:  testb   $3, 144(%rsp)               /* TrapFrame.cs */
+    jz      4f
+    movq    120(%rsp), %rax             /* TrapFrame.vector */
+    cmpq    $2, %rax                    /* NMI */
+    je      4f
+    cmpq    $8, %rax                    /* #DF */
+    je      4f
+    cmpq    $18, %rax                   /* #MC */
+    je      4f
+    jmp     umbra_user_exit
+4:  pushq   136(%rsp)                   /* frame record: saved rip ... */
     pushq   %rbp                        /* ... and rbp */
     movq    %rsp, %rbp
     leaq    16(%rsp), %rdi

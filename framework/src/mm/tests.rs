@@ -276,16 +276,13 @@ fn direct_map_covers_last_usable_byte() {
 
 /// Read a u64 through a user mapping of the active space.
 fn read_user(vaddr: usize) -> u64 {
-    // SAFETY: the tests only call this for a page mapped readable in the
-    // active space; SMAP is off, so the kernel may read user pages.
-    unsafe { core::ptr::read_volatile(vaddr as *const u64) }
+    // Through the user-copy path: SMAP forbids plain kernel reads.
+    crate::user::read_val(vaddr as u64).expect("user page readable")
 }
 
 /// Write a u64 through a user mapping of the active space.
 fn write_user(vaddr: usize, value: u64) {
-    // SAFETY: the tests only call this for a page mapped writable (in
-    // hardware) in the active space; the frame's memory is untyped.
-    unsafe { core::ptr::write_volatile(vaddr as *mut u64, value) }
+    crate::user::write_val(vaddr as u64, &value).expect("user page writable");
 }
 
 #[ktest]

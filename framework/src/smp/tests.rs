@@ -117,12 +117,12 @@ fn tlb_shootdown_reaches_the_other_cpu() {
             task::current().set_vm_space(Some(space));
             // Spin on CPU 1 (no switches: the TLB entry must survive).
             let _no_preempt = crate::sync::disable_preempt();
-            reads[0].store(crate::arch::extable::probe_read_u64(ADDRESS as u64).unwrap_or(0), Ordering::SeqCst);
+            reads[0].store(crate::user::read_val::<u64>(ADDRESS as u64).unwrap_or(0), Ordering::SeqCst);
             step.store(1, Ordering::SeqCst);
             while step.load(Ordering::SeqCst) != 2 {
                 core::hint::spin_loop();
             }
-            reads[1].store(crate::arch::extable::probe_read_u64(ADDRESS as u64).unwrap_or(0), Ordering::SeqCst);
+            reads[1].store(crate::user::read_val::<u64>(ADDRESS as u64).unwrap_or(0), Ordering::SeqCst);
         })
     };
     while step.load(Ordering::SeqCst) != 1 {

@@ -136,11 +136,22 @@ impl Task {
         self.last_cpu.load(Ordering::Relaxed)
     }
 
-    /// Give the task a user address space (or none), loaded whenever it
-    /// runs. Takes effect on this CPU at once if this is the current task.
-    pub fn set_vm_space(&self, space: Option<Arc<crate::mm::VmSpace>>) {
+    /// Block until this task has exited.
+    pub fn join(&self) {
+        self.exit_waiters.wait_until(|| (self.state() == TaskState::Exited).then_some(()));
+    }
+
+    /// Attach the user address space this task runs in (or detach it with
+    /// `None`). The scheduler activates the space whenever it switches to
+    /// the task, so user code and user copies of this task always see it;
+    /// for the running task it takes effect at once (`None` then loads
+    /// the kernel-only tables).
+    #[cfg(target_os = "none")]
+    pub fn set_vm_space(self: &Arc<Self>, space: Option<Arc<crate::mm::VmSpace>>) {
+        // No switch between updating the field and activating.
+        let _irq = crate::arch::irq::disable_local();
         *self.vm_space.lock() = space.clone();
-        if core::ptr::eq(self, Arc::as_ptr(&current())) {
+        if Arc::ptr_eq(self, &current()) {
             match space {
                 Some(space) => space.activate(),
                 None => crate::mm::activate_kernel_space(),
@@ -148,14 +159,10 @@ impl Task {
         }
     }
 
-    /// The task's user address space.
+    /// The user address space attached with [`Task::set_vm_space`].
+    #[cfg(target_os = "none")]
     pub fn vm_space(&self) -> Option<Arc<crate::mm::VmSpace>> {
         self.vm_space.lock().clone()
-    }
-
-    /// Block until this task has exited.
-    pub fn join(&self) {
-        self.exit_waiters.wait_until(|| (self.state() == TaskState::Exited).then_some(()));
     }
 
     /// Make a sleeping task runnable. Returns false if it was not asleep.
@@ -309,6 +316,9 @@ pub fn init_this_cpu(index: usize, name: &str) {
         crate::arch::timer::set_tick_callback(Some(timer_tick));
     }
     adopt_current_context(name, index);
+    // Any task on this CPU may run user code.
+    #[cfg(target_os = "none")]
+    crate::user::init_this_cpu();
     let idle = TaskOptions::new("idle").cpu(index).build(|| scheduler::idle_loop());
     scheduler::set_idle(idle);
     crate::cpu_local::set_online(index);
@@ -319,6 +329,7 @@ pub fn init_this_cpu(index: usize, name: &str) {
 pub fn init_ap(index: usize, apic_id: u32) -> ! {
     crate::cpu_local::init_this_cpu(index, apic_id);
     let idle = adopt_current_context("idle", index);
+    crate::user::init_this_cpu();
     scheduler::set_idle(idle);
     crate::cpu_local::set_online(index);
     crate::arch::irq::enable_local();

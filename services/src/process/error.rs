@@ -83,6 +83,29 @@ macro_rules! return_errno {
 }
 pub(crate) use return_errno;
 
+/// The crate-wide error for a process-layer one (same errno, same reason).
+impl From<Error> for crate::error::Error {
+    fn from(e: Error) -> Self {
+        use crate::error::Errno as E;
+        let errno = match e.errno {
+            Errno::EPERM => E::EPERM,
+            Errno::ENOENT => E::ENOENT,
+            Errno::EIO => E::EIO,
+            Errno::E2BIG => E::E2BIG,
+            Errno::ENOEXEC => E::ENOEXEC,
+            Errno::ENOMEM => E::ENOMEM,
+            Errno::EACCES => E::EACCES,
+            Errno::EFAULT => E::EFAULT,
+            Errno::EEXIST => E::EEXIST,
+            Errno::EINVAL => E::EINVAL,
+            Errno::ENAMETOOLONG => E::ENAMETOOLONG,
+            Errno::ELOOP => E::ELOOP,
+            Errno::EOVERFLOW => E::EOVERFLOW,
+        };
+        crate::error::Error::with_message(errno, e.reason)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,13 @@
 //! `#!` scripts, the initial stack, and the bookkeeping of a process's
 //! address space (VMAs, brk, mmap placement, /proc/<pid>/maps).
 //!
-//! All of it is pure logic over numbers and byte slices: the exec/mm glue
-//! binds the results to the framework's `VmSpace` and user-copy API.
+//! The pure logic over numbers and byte slices (ELF plans, stack images,
+//! VMAs, brk, signals' bookkeeping, limits, wait statuses) builds and is
+//! tested on the host. The glue that binds it to the framework (`VmSpace`,
+//! tasks, user mode) exists only in the kernel: [`mm`] (address spaces and
+//! demand paging), [`process`] (processes, threads, the process table),
+//! [`exec`] (loading programs) and [`task`] (the user-task loop, exit,
+//! and the first process).
 
 pub mod brk;
 pub mod elf;
@@ -12,7 +17,25 @@ pub mod exec_args;
 pub mod exec_layout;
 pub mod maps;
 pub mod mman;
+pub mod rlimit;
 pub mod shebang;
+pub mod signal;
 pub mod stack;
 pub mod vma;
 pub mod vm_layout;
+pub mod wait_status;
+
+#[cfg(target_os = "none")]
+pub mod exec;
+#[cfg(target_os = "none")]
+pub mod mm;
+#[cfg(target_os = "none")]
+#[allow(clippy::module_inception)]
+pub mod process;
+#[cfg(target_os = "none")]
+pub mod task;
+
+#[cfg(target_os = "none")]
+pub use process::{current_process, current_thread, find_process, Pid, Process, Thread};
+#[cfg(target_os = "none")]
+pub use task::spawn_init;

@@ -1,0 +1,359 @@
+//! Processes and threads: what a running Linux program is made of, the
+//! process table, and "current".
+//!
+//! Owns: [`Process`] (pid, parent and children, address space, files,
+//! credentials, limits, signal actions, how it ended) and [`Thread`] (one
+//! per process for now: its tid is the pid; the register state lives with
+//! the task loop in [`super::task`]). A thread's kernel task carries an
+//! `Arc<Thread>` as its data, which is how [`current_thread`] finds it.
+//!
+//! Life cycle: created by [`super::spawn_init`] or `fork`; `execve`
+//! swaps its [`Mm`]; `exit_group` or a fatal signal marks it exiting, its
+//! task then releases its resources and leaves it a zombie
+//! ([`Process::exit_status`] set) until the parent's `wait4` reaps it.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use framework::sync::WaitQueue;
+
+use super::mm::Mm;
+use super::rlimit::ResourceLimits;
+use super::signal::{SigActions, SigSet};
+use super::wait_status::ExitStatus;
+use crate::fs::{Credentials, FdTable, FsContext};
+use crate::sync::{Mutex, RwLock};
+
+pub type Pid = u32;
+
+/// Real, effective and saved user and group ids.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ids {
+    pub uid: u32,
+    pub euid: u32,
+    pub suid: u32,
+    pub gid: u32,
+    pub egid: u32,
+    pub sgid: u32,
+}
+
+impl Ids {
+    /// The identity file-system checks use (fsuid = euid, fsgid = egid).
+    pub fn fs_credentials(&self) -> Credentials {
+        Credentials::new(self.euid, self.egid)
+    }
+}
+
+pub struct Process {
+    pid: Pid,
+    parent: Mutex<Weak<Process>>,
+    pub(crate) children: Mutex<BTreeMap<Pid, Arc<Process>>>,
+    pgid: AtomicU32,
+    sid: AtomicU32,
+    mm: Mutex<Option<Arc<Mm>>>,
+    pub fs: RwLock<FsContext>,
+    pub fds: Mutex<FdTable>,
+    pub ids: Mutex<Ids>,
+    pub umask: AtomicU32,
+    pub rlimits: Mutex<ResourceLimits>,
+    pub sigactions: Mutex<SigActions>,
+    /// Signals sent to the process and not yet acted on.
+    pending: AtomicU64,
+    /// Set once by `exit_group` or a fatal signal: the status to report.
+    exiting: Mutex<Option<ExitStatus>>,
+    exiting_flag: AtomicBool,
+    /// Set when the process has released everything: a zombie.
+    exit_status: Mutex<Option<ExitStatus>>,
+    /// Woken when a child becomes a zombie (`wait4` sleeps here).
+    pub(crate) child_exited: WaitQueue,
+    /// Woken when this process becomes a zombie.
+    pub(crate) terminated: WaitQueue,
+    /// For a `vfork` child: set when it has exec'd or exited, which lets
+    /// the parent go on.
+    pub(crate) vfork_done: Mutex<Option<Arc<VforkDone>>>,
+    /// `comm`: the first 15 bytes of the program's file name.
+    comm: Mutex<Vec<u8>>,
+    /// The path of the program (`/proc/<pid>/exe`).
+    exe: Mutex<Vec<u8>>,
+}
+
+/// The completion a `vfork` parent waits for.
+pub struct VforkDone {
+    done: AtomicBool,
+    queue: WaitQueue,
+}
+
+impl VforkDone {
+    pub fn new() -> Arc<Self> {
+        Arc::new(VforkDone { done: AtomicBool::new(false), queue: WaitQueue::new() })
+    }
+
+    pub fn complete(&self) {
+        self.done.store(true, Ordering::Release);
+        self.queue.wake_all();
+    }
+
+    pub fn wait(&self) {
+        self.queue.wait_until(|| self.done.load(Ordering::Acquire).then_some(()));
+    }
+}
+
+/// What a new process starts with (from `fork`, or the defaults of init).
+pub struct ProcessInit {
+    pub parent: Weak<Process>,
+    pub pgid: Pid,
+    pub sid: Pid,
+    pub mm: Option<Arc<Mm>>,
+    pub fs: FsContext,
+    pub fds: FdTable,
+    pub ids: Ids,
+    pub umask: u32,
+    pub rlimits: ResourceLimits,
+    pub sigactions: SigActions,
+    pub comm: Vec<u8>,
+    pub exe: Vec<u8>,
+}
+
+static PROCESSES: RwLock<BTreeMap<Pid, Weak<Process>>> = RwLock::new(BTreeMap::new());
+static NEXT_PID: AtomicU32 = AtomicU32::new(1);
+/// Linux's default `pid_max`.
+const PID_MAX: u32 = 4_194_304;
+
+fn allocate_pid() -> Pid {
+    let table = PROCESSES.read();
+    loop {
+        let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
+        if pid >= PID_MAX {
+            // Wrap past the low pids daemons usually hold, as Linux does.
+            let _ = NEXT_PID.compare_exchange(pid + 1, 300, Ordering::Relaxed, Ordering::Relaxed);
+            continue;
+        }
+        if !table.contains_key(&pid) {
+            return pid;
+        }
+    }
+}
+
+impl Process {
+    /// A new process in the table. `pgid`/`sid` of 0 mean "its own pid".
+    pub fn new(init: ProcessInit) -> Arc<Process> {
+        let pid = allocate_pid();
+        let pgid = if init.pgid == 0 { pid } else { init.pgid };
+        let sid = if init.sid == 0 { pid } else { init.sid };
+        let process = Arc::new(Process {
+            pid,
+            parent: Mutex::new(init.parent),
+            children: Mutex::new(BTreeMap::new()),
+            pgid: AtomicU32::new(pgid),
+            sid: AtomicU32::new(sid),
+            mm: Mutex::new(init.mm),
+            fs: RwLock::new(init.fs),
+            fds: Mutex::new(init.fds),
+            ids: Mutex::new(init.ids),
+            umask: AtomicU32::new(init.umask),
+            rlimits: Mutex::new(init.rlimits),
+            sigactions: Mutex::new(init.sigactions),
+            pending: AtomicU64::new(0),
+            exiting: Mutex::new(None),
+            exiting_flag: AtomicBool::new(false),
+            exit_status: Mutex::new(None),
+            child_exited: WaitQueue::new(),
+            terminated: WaitQueue::new(),
+            vfork_done: Mutex::new(None),
+            comm: Mutex::new(init.comm),
+            exe: Mutex::new(init.exe),
+        });
+        PROCESSES.write().insert(pid, Arc::downgrade(&process));
+        process
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    pub fn parent(&self) -> Option<Arc<Process>> {
+        self.parent.lock().upgrade()
+    }
+
+    /// `getppid`: 0 for a process without a parent (init).
+    pub fn ppid(&self) -> Pid {
+        self.parent().map_or(0, |p| p.pid)
+    }
+
+    pub fn set_parent(&self, parent: Weak<Process>) {
+        *self.parent.lock() = parent;
+    }
+
+    pub fn pgid(&self) -> Pid {
+        self.pgid.load(Ordering::Acquire)
+    }
+
+    pub fn set_pgid(&self, pgid: Pid) {
+        self.pgid.store(pgid, Ordering::Release);
+    }
+
+    pub fn sid(&self) -> Pid {
+        self.sid.load(Ordering::Acquire)
+    }
+
+    pub fn set_sid(&self, sid: Pid) {
+        self.sid.store(sid, Ordering::Release);
+    }
+
+    /// The address space (None once the process has exited).
+    pub fn mm(&self) -> Option<Arc<Mm>> {
+        self.mm.lock().clone()
+    }
+
+    /// Replace the address space (exec); returns the old one.
+    pub fn set_mm(&self, mm: Option<Arc<Mm>>) -> Option<Arc<Mm>> {
+        core::mem::replace(&mut *self.mm.lock(), mm)
+    }
+
+    pub fn credentials(&self) -> Credentials {
+        self.ids.lock().fs_credentials()
+    }
+
+    pub fn comm(&self) -> Vec<u8> {
+        self.comm.lock().clone()
+    }
+
+    /// `comm` from a program path: its last component, cut to 15 bytes.
+    pub fn set_comm_from_path(&self, path: &[u8]) {
+        let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+        *self.comm.lock() = name[..name.len().min(15)].to_vec();
+    }
+
+    pub fn exe(&self) -> Vec<u8> {
+        self.exe.lock().clone()
+    }
+
+    pub fn set_exe(&self, path: Vec<u8>) {
+        *self.exe.lock() = path;
+    }
+
+    /// The comm as text, for logs.
+    pub fn comm_str(&self) -> alloc::string::String {
+        alloc::string::String::from_utf8_lossy(&self.comm()).into_owned()
+    }
+
+    // ---- signals and exit ------------------------------------------
+
+    pub fn pending_signals(&self) -> SigSet {
+        SigSet(self.pending.load(Ordering::Acquire))
+    }
+
+    /// Mark `sig` pending (it is acted on when the thread next returns to
+    /// user space).
+    pub fn send_signal(&self, sig: u32) {
+        let mut set = SigSet::EMPTY;
+        set.add(sig);
+        self.pending.fetch_or(set.0, Ordering::AcqRel);
+    }
+
+    /// Take `sig` off the pending set.
+    pub fn take_signal(&self, sig: u32) {
+        let mut set = SigSet::EMPTY;
+        set.add(sig);
+        self.pending.fetch_and(!set.0, Ordering::AcqRel);
+    }
+
+    /// Start exiting with `status` (the first call wins). The thread stops
+    /// at its next return towards user space.
+    pub fn begin_exit(&self, status: ExitStatus) {
+        let mut exiting = self.exiting.lock();
+        if exiting.is_none() {
+            *exiting = Some(status);
+            self.exiting_flag.store(true, Ordering::Release);
+        }
+    }
+
+    pub fn is_exiting(&self) -> bool {
+        self.exiting_flag.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn exit_reason(&self) -> Option<ExitStatus> {
+        *self.exiting.lock()
+    }
+
+    /// The status of a zombie (None while running).
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        *self.exit_status.lock()
+    }
+
+    pub(crate) fn set_zombie(&self, status: ExitStatus) {
+        *self.exit_status.lock() = Some(status);
+        self.terminated.wake_all();
+    }
+
+    /// Block until this process is a zombie; its status.
+    pub fn wait_for_exit(&self) -> ExitStatus {
+        self.terminated.wait_until(|| self.exit_status())
+    }
+
+    /// Remove a reaped process from the table.
+    pub(crate) fn unregister(&self) {
+        PROCESSES.write().remove(&self.pid);
+    }
+}
+
+/// The process with `pid`, if it exists (zombies included).
+pub fn find_process(pid: Pid) -> Option<Arc<Process>> {
+    PROCESSES.read().get(&pid).and_then(Weak::upgrade)
+}
+
+/// Every live process (zombies included).
+pub fn all_processes() -> Vec<Arc<Process>> {
+    PROCESSES.read().values().filter_map(Weak::upgrade).collect()
+}
+
+/// Per-thread state.
+pub struct Thread {
+    process: Arc<Process>,
+    pub state: Mutex<ThreadState>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ThreadState {
+    pub sigmask: SigSet,
+    /// `set_tid_address` / `CLONE_CHILD_CLEARTID`.
+    pub clear_child_tid: u64,
+    /// `CLONE_CHILD_SETTID`: written by the child before it first runs.
+    pub set_child_tid: u64,
+    pub robust_list: u64,
+    pub robust_list_len: u64,
+    /// `sigaltstack` (recorded only).
+    pub altstack: [u64; 3],
+}
+
+impl Thread {
+    pub fn new(process: Arc<Process>) -> Arc<Thread> {
+        Arc::new(Thread { process, state: Mutex::new(ThreadState::default()) })
+    }
+
+    pub fn process(&self) -> &Arc<Process> {
+        &self.process
+    }
+
+    /// One thread per process: the tid is the pid.
+    pub fn tid(&self) -> Pid {
+        self.process.pid()
+    }
+
+    /// Should the thread leave user mode: exiting, or an unblocked signal.
+    pub fn has_pending_work(&self) -> bool {
+        self.process.is_exiting() || self.process.pending_signals().0 & !self.state.lock().sigmask.0 != 0
+    }
+}
+
+/// The thread the calling kernel task runs (None for kernel tasks).
+pub fn current_thread() -> Option<Arc<Thread>> {
+    framework::task::current().data().downcast_ref::<Arc<Thread>>().cloned()
+}
+
+/// The process of [`current_thread`].
+pub fn current_process() -> Option<Arc<Process>> {
+    current_thread().map(|t| t.process().clone())
+}

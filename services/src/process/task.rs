@@ -1,0 +1,239 @@
+//! The life of a user thread on its kernel task: enter user mode, handle
+//! what brought it back (a syscall, an exception, an interrupt), act on
+//! pending signals, and at the end release the process and leave a zombie.
+//!
+//! Owns: the user-task loop, exception-to-signal mapping (#PF first tries
+//! demand paging), signal disposition at return to user space, process
+//! exit (files, address space, reparenting, waking the parent), and the
+//! creation of the first process ([`spawn_init`]).
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use framework::mm::VmSpace;
+use framework::task::TaskOptions;
+use framework::user::{self, ReturnReason, UserContext, UserException};
+
+use super::exec;
+use super::exec_args::ExecArgs;
+use super::mm::Access;
+use super::process::{find_process, Ids, Process, ProcessInit, Thread};
+use super::rlimit::{ResourceLimits, RLIMIT_STACK};
+use super::signal::{self, SigActions, SIGBUS, SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGTRAP};
+use super::wait_status::ExitStatus;
+use crate::error::Result;
+use crate::fs::flags::O_RDWR;
+use crate::fs::mount::Mount;
+use crate::fs::{FdTable, FsContext, Path};
+
+/// Start a kernel task running `thread` in user mode from `context`.
+pub fn spawn_user_task(thread: Arc<Thread>, context: UserContext) {
+    let name = thread.process().comm_str();
+    let data = thread.clone();
+    TaskOptions::new(&name).data(data).spawn(move || user_task_main(thread, context));
+}
+
+fn user_task_main(thread: Arc<Thread>, mut context: UserContext) {
+    let process = thread.process().clone();
+    let task = framework::task::current();
+    let mut attached: Option<Arc<VmSpace>> = None;
+    let set_child_tid = core::mem::take(&mut thread.state.lock().set_child_tid);
+    if set_child_tid != 0 && attach(&task, &process, &mut attached) {
+        let _ = crate::uaccess::write_u32(set_child_tid, thread.tid());
+    }
+    while !process.is_exiting() {
+        // execve may have swapped the address space.
+        if !attach(&task, &process, &mut attached) {
+            break;
+        }
+        let reason = user::execute(&mut context, || thread.has_pending_work());
+        match reason {
+            ReturnReason::Syscall => crate::syscall::handle(&thread, &mut context),
+            ReturnReason::Exception(exception) => handle_exception(&process, &context, exception),
+            ReturnReason::Interrupted => {}
+        }
+        act_on_signals(&thread);
+    }
+    exit_process(&process);
+    task.set_vm_space(None);
+}
+
+/// Make the task run in the process's current page tables (the scheduler
+/// switches them with the task); false if the process has none.
+fn attach(task: &Arc<framework::task::Task>, process: &Process, attached: &mut Option<Arc<VmSpace>>) -> bool {
+    let Some(mm) = process.mm() else { return false };
+    if !attached.as_ref().is_some_and(|vm| Arc::ptr_eq(vm, mm.vm())) {
+        task.set_vm_space(Some(mm.vm().clone()));
+        *attached = Some(mm.vm().clone());
+    }
+    true
+}
+
+const DIVIDE_ERROR: u8 = 0;
+const DEBUG: u8 = 1;
+const BREAKPOINT: u8 = 3;
+const INVALID_OPCODE: u8 = 6;
+const PAGE_FAULT: u8 = 14;
+const X87_FP: u8 = 16;
+const ALIGNMENT_CHECK: u8 = 17;
+const SIMD_FP: u8 = 19;
+
+const PF_WRITE: u64 = 1 << 1;
+const PF_INSTRUCTION: u64 = 1 << 4;
+
+fn handle_exception(process: &Arc<Process>, context: &UserContext, exception: UserException) {
+    let sig = match exception.vector {
+        PAGE_FAULT => {
+            let address = exception.fault_address.unwrap_or(0);
+            let access = if exception.error_code & PF_INSTRUCTION != 0 {
+                Access::Execute
+            } else if exception.error_code & PF_WRITE != 0 {
+                Access::Write
+            } else {
+                Access::Read
+            };
+            if process.mm().is_some_and(|mm| mm.handle_fault(address, access)) {
+                return;
+            }
+            SIGSEGV
+        }
+        DIVIDE_ERROR | X87_FP | SIMD_FP => SIGFPE,
+        INVALID_OPCODE => SIGILL,
+        DEBUG | BREAKPOINT => SIGTRAP,
+        ALIGNMENT_CHECK => SIGBUS,
+        _ => SIGSEGV,
+    };
+    log::info!(
+        "pid {} ({}): {} (vector {}, error {:#x}, address {:#x}) at rip {:#x}",
+        process.pid(),
+        process.comm_str(),
+        signal::name(sig),
+        exception.vector,
+        exception.error_code,
+        exception.fault_address.unwrap_or(0),
+        context.regs().rip
+    );
+    // A fault cannot be handled by a user handler yet: it always kills.
+    process.begin_exit(ExitStatus::Signaled { signal: sig, core: false });
+}
+
+/// Act on unblocked pending signals: fatal ones end the process, the
+/// rest are dropped (user handlers cannot run yet).
+fn act_on_signals(thread: &Thread) {
+    let process = thread.process();
+    let mask = thread.state.lock().sigmask;
+    let mut deliverable = process.pending_signals().0 & !mask.0;
+    if process.pending_signals().contains(SIGKILL) {
+        deliverable |= 1 << (SIGKILL - 1);
+    }
+    while deliverable != 0 {
+        let sig = deliverable.trailing_zeros() + 1;
+        deliverable &= deliverable - 1;
+        process.take_signal(sig);
+        let action = process.sigactions.lock().get(sig);
+        if sig == SIGKILL || action.is_default() {
+            if process.sigactions.lock().is_fatal(sig) {
+                process.begin_exit(ExitStatus::Signaled { signal: sig, core: false });
+                return;
+            }
+        } else if !action.is_ignored() {
+            log::warn!(
+                "pid {} ({}): {} has a handler, which cannot run yet: dropped",
+                process.pid(),
+                process.comm_str(),
+                signal::name(sig)
+            );
+        }
+    }
+}
+
+/// Release everything the process holds and leave a zombie for the
+/// parent (PID 1's status goes to whoever waits for it: the kernel).
+fn exit_process(process: &Arc<Process>) {
+    let status = process.exit_reason().unwrap_or(ExitStatus::Exited(0));
+    let files = process.fds.lock().clear();
+    drop(files);
+    // The task still holds the page tables (set_vm_space) until it ends.
+    drop(process.set_mm(None));
+    if let Some(done) = process.vfork_done.lock().take() {
+        done.complete();
+    }
+    // Orphans go to init.
+    let children: Vec<Arc<Process>> = core::mem::take(&mut *process.children.lock()).into_values().collect();
+    if !children.is_empty() {
+        match find_process(1).filter(|init| init.pid() != process.pid()) {
+            Some(init) => {
+                let mut adopted = init.children.lock();
+                for child in children {
+                    child.set_parent(Arc::downgrade(&init));
+                    adopted.insert(child.pid(), child);
+                }
+                drop(adopted);
+                init.child_exited.wake_all();
+            }
+            None => {
+                for child in children {
+                    child.set_parent(alloc::sync::Weak::new());
+                }
+            }
+        }
+    }
+    process.set_zombie(status);
+    match process.parent() {
+        Some(parent) => {
+            parent.child_exited.wake_all();
+        }
+        None if process.pid() != 1 => process.unregister(),
+        None => {}
+    }
+}
+
+/// Create PID 1 running `path` with `argv`/`envp`, its fds 0, 1 and 2 on
+/// `/dev/console`, root and cwd at `/` of `root`. Returns the process; its
+/// thread is running.
+pub fn spawn_init(root: &Arc<Mount>, path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Process>> {
+    let fs = FsContext::new(Path::root_of(root));
+    let rlimits = ResourceLimits::default();
+    let mut fds = FdTable::new();
+    let creds = Ids::default().fs_credentials();
+    match fs.open(None, b"/dev/console", O_RDWR, 0, &creds) {
+        Ok(console) => {
+            for _ in 0..3 {
+                fds.insert(console.clone(), false)?;
+            }
+        }
+        Err(error) => log::warn!("init: no /dev/console ({}): starting without stdin/stdout/stderr", error),
+    }
+    let process = Process::new(ProcessInit {
+        parent: alloc::sync::Weak::new(),
+        pgid: 0,
+        sid: 0,
+        mm: None,
+        fs,
+        fds,
+        ids: Ids::default(),
+        umask: 0o022,
+        rlimits: rlimits.clone(),
+        sigactions: SigActions::default(),
+        comm: Vec::new(),
+        exe: Vec::new(),
+    });
+    let mut args = ExecArgs::new(path, argv.len(), envp.len(), rlimits.soft(RLIMIT_STACK))?;
+    for arg in argv {
+        args.push_arg(arg)?;
+    }
+    for env in envp {
+        args.push_env(env)?;
+    }
+    args.finish()?;
+    let program = match exec::load(&process, path, args) {
+        Ok(program) => program,
+        Err(error) => {
+            process.unregister();
+            return Err(error);
+        }
+    };
+    let context = exec::commit(&process, program);
+    spawn_user_task(Thread::new(process.clone()), context);
+    Ok(process)
+}

@@ -1,0 +1,133 @@
+//! `rt_sigaction`, `rt_sigprocmask`, `rt_sigpending`, `sigaltstack`,
+//! `kill`, `tkill`, `tgkill`. Actions and masks are recorded; signals are
+//! acted on at the return to user space (see `process::task`), where a
+//! user handler cannot run yet.
+
+use alloc::vec::Vec;
+use alloc::sync::Arc;
+
+use super::{ok, SyscallContext, SyscallResult};
+use crate::process::process::all_processes;
+use crate::process::signal::{check_signal, SigAction, SigSet, SIGACTION_SIZE, SIGSET_SIZE};
+use crate::process::{find_process, Process};
+use crate::return_errno_with_message;
+use crate::uaccess;
+
+pub fn sys_rt_sigaction(sig: u32, act: u64, oldact: u64, sigsetsize: u64, ctx: &mut SyscallContext) -> SyscallResult {
+    if sigsetsize != SIGSET_SIZE {
+        return_errno_with_message!(EINVAL, "rt_sigaction: sigsetsize is not 8");
+    }
+    check_signal(sig)?;
+    let new = if act != 0 { Some(SigAction::from_bytes(&uaccess::read_array::<SIGACTION_SIZE>(act)?)) } else { None };
+    let old = {
+        let mut actions = ctx.process.sigactions.lock();
+        match new {
+            Some(new) => actions.set(sig, new)?,
+            None => actions.get(sig),
+        }
+    };
+    if oldact != 0 {
+        uaccess::write_bytes(oldact, &old.to_bytes())?;
+    }
+    ok(0)
+}
+
+pub fn sys_rt_sigprocmask(how: u32, set: u64, oldset: u64, sigsetsize: u64, ctx: &mut SyscallContext) -> SyscallResult {
+    if sigsetsize != SIGSET_SIZE {
+        return_errno_with_message!(EINVAL, "rt_sigprocmask: sigsetsize is not 8");
+    }
+    let new = if set != 0 { Some(SigSet(uaccess::read_u64(set)?)) } else { None };
+    let old = ctx.thread.state.lock().sigmask;
+    if let Some(new) = new {
+        let mask = old.apply(how, new)?;
+        ctx.thread.state.lock().sigmask = mask;
+    }
+    if oldset != 0 {
+        uaccess::write_u64(oldset, old.0)?;
+    }
+    ok(0)
+}
+
+pub fn sys_rt_sigpending(set: u64, sigsetsize: u64, ctx: &mut SyscallContext) -> SyscallResult {
+    if sigsetsize > SIGSET_SIZE {
+        return_errno_with_message!(EINVAL, "rt_sigpending: sigsetsize too large");
+    }
+    let pending = ctx.process.pending_signals().0 & ctx.thread.state.lock().sigmask.0;
+    uaccess::write_bytes(set, &pending.to_le_bytes()[..sigsetsize as usize])?;
+    ok(0)
+}
+
+const SS_DISABLE: u64 = 2;
+
+pub fn sys_sigaltstack(new: u64, old: u64, ctx: &mut SyscallContext) -> SyscallResult {
+    let current = ctx.thread.state.lock().altstack;
+    if old != 0 {
+        let mut raw = [0u8; 24];
+        let flags = if current[2] == 0 { SS_DISABLE } else { current[1] };
+        raw[..8].copy_from_slice(&current[0].to_le_bytes());
+        raw[8..16].copy_from_slice(&flags.to_le_bytes());
+        raw[16..].copy_from_slice(&current[2].to_le_bytes());
+        uaccess::write_bytes(old, &raw)?;
+    }
+    if new != 0 {
+        let raw: [u8; 24] = uaccess::read_array(new)?;
+        let word = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+        let (sp, flags, size) = (word(0), word(1) as u32 as u64, word(2));
+        ctx.thread.state.lock().altstack = if flags & SS_DISABLE != 0 { [0; 3] } else { [sp, flags, size] };
+    }
+    ok(0)
+}
+
+fn deliver(targets: &[Arc<Process>], sig: u32) -> SyscallResult {
+    if targets.is_empty() {
+        return_errno_with_message!(ESRCH, "no such process or group");
+    }
+    if sig != 0 {
+        for target in targets {
+            if target.exit_status().is_none() {
+                target.send_signal(sig);
+            }
+        }
+    }
+    ok(0)
+}
+
+/// Send `sig` to every process of group `pgid` (the tty's ^C uses it).
+pub fn kill_group(pgid: u32, sig: u32) {
+    for process in all_processes().into_iter().filter(|p| p.pgid() == pgid) {
+        if process.exit_status().is_none() {
+            process.send_signal(sig);
+        }
+    }
+}
+
+pub fn sys_kill(pid: i32, sig: u32, ctx: &mut SyscallContext) -> SyscallResult {
+    if sig != 0 {
+        check_signal(sig)?;
+    }
+    let targets: Vec<Arc<Process>> = match pid {
+        p if p > 0 => find_process(p as u32).into_iter().collect(),
+        0 => {
+            let pgid = ctx.process.pgid();
+            all_processes().into_iter().filter(|p| p.pgid() == pgid).collect()
+        }
+        -1 => all_processes().into_iter().filter(|p| p.pid() != 1 && p.pid() != ctx.process.pid()).collect(),
+        p => {
+            let pgid = p.unsigned_abs();
+            all_processes().into_iter().filter(|q| q.pgid() == pgid).collect()
+        }
+    };
+    deliver(&targets, sig)
+}
+
+/// `tgkill(tgid, tid, sig)`; `tkill` passes tgid -1.
+pub fn sys_tgkill(tgid: i32, tid: i32, sig: u32, _ctx: &mut SyscallContext) -> SyscallResult {
+    if tid <= 0 || (tgid != -1 && tgid <= 0) {
+        return_errno_with_message!(EINVAL, "tgkill: bad ids");
+    }
+    if sig != 0 {
+        check_signal(sig)?;
+    }
+    let target = find_process(tid as u32).filter(|p| tgid == -1 || p.pid() == tgid as u32);
+    deliver(&target.into_iter().collect::<Vec<_>>(), sig)
+}

@@ -1,0 +1,112 @@
+//! Clocks and sleeping: `clock_gettime`, `clock_getres`, `gettimeofday`,
+//! `time`, `nanosleep`, `clock_nanosleep`.
+
+use core::time::Duration;
+
+use framework::arch::{rtc, tsc};
+
+use super::{ok, SyscallResult};
+use crate::error::Result;
+use crate::return_errno_with_message;
+use crate::uaccess;
+
+const CLOCK_REALTIME: i32 = 0;
+const CLOCK_MONOTONIC: i32 = 1;
+const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+const CLOCK_MONOTONIC_RAW: i32 = 4;
+const CLOCK_REALTIME_COARSE: i32 = 5;
+const CLOCK_MONOTONIC_COARSE: i32 = 6;
+const CLOCK_BOOTTIME: i32 = 7;
+const CLOCK_REALTIME_ALARM: i32 = 8;
+const CLOCK_BOOTTIME_ALARM: i32 = 9;
+const CLOCK_TAI: i32 = 11;
+const TIMER_ABSTIME: u32 = 1;
+const NSEC_PER_SEC: u64 = 1_000_000_000;
+
+/// Nanoseconds on `clock`, or EINVAL for an unknown clock.
+fn clock_ns(clock: i32) -> Result<u64> {
+    Ok(match clock {
+        CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_TAI | CLOCK_REALTIME_ALARM => rtc::realtime_ns(),
+        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME | CLOCK_BOOTTIME_ALARM => {
+            tsc::monotonic_ns()
+        }
+        CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => framework::task::current().cpu_time_ns(),
+        _ => return_errno_with_message!(EINVAL, "unknown clock"),
+    })
+}
+
+fn timespec_bytes(ns: u64) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&(ns / NSEC_PER_SEC).to_le_bytes());
+    b[8..].copy_from_slice(&(ns % NSEC_PER_SEC).to_le_bytes());
+    b
+}
+
+/// A user `struct timespec` as nanoseconds (EINVAL when out of range).
+pub fn read_timespec(addr: u64) -> Result<u64> {
+    let raw: [u8; 16] = uaccess::read_array(addr)?;
+    let sec = i64::from_le_bytes(raw[..8].try_into().unwrap_or([0; 8]));
+    let nsec = i64::from_le_bytes(raw[8..].try_into().unwrap_or([0; 8]));
+    if sec < 0 || !(0..NSEC_PER_SEC as i64).contains(&nsec) {
+        return_errno_with_message!(EINVAL, "timespec out of range");
+    }
+    Ok((sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(nsec as u64))
+}
+
+pub fn sys_clock_gettime(clock: i32, tp: u64) -> SyscallResult {
+    let ns = clock_ns(clock)?;
+    uaccess::write_bytes(tp, &timespec_bytes(ns))?;
+    ok(0)
+}
+
+pub fn sys_clock_getres(clock: i32, res: u64) -> SyscallResult {
+    clock_ns(clock)?;
+    let resolution = match clock {
+        CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE => 4_000_000,
+        _ => 1,
+    };
+    if res != 0 {
+        uaccess::write_bytes(res, &timespec_bytes(resolution))?;
+    }
+    ok(0)
+}
+
+pub fn sys_gettimeofday(tv: u64, tz: u64) -> SyscallResult {
+    let ns = rtc::realtime_ns();
+    if tv != 0 {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&(ns / NSEC_PER_SEC).to_le_bytes());
+        b[8..].copy_from_slice(&(ns % NSEC_PER_SEC / 1000).to_le_bytes());
+        uaccess::write_bytes(tv, &b)?;
+    }
+    if tz != 0 {
+        uaccess::write_bytes(tz, &[0u8; 8])?;
+    }
+    ok(0)
+}
+
+pub fn sys_time(tloc: u64) -> SyscallResult {
+    let seconds = rtc::realtime_ns() / NSEC_PER_SEC;
+    if tloc != 0 {
+        uaccess::write_u64(tloc, seconds)?;
+    }
+    ok(seconds)
+}
+
+pub fn sys_nanosleep(req: u64, _rem: u64) -> SyscallResult {
+    let ns = read_timespec(req)?;
+    framework::task::sleep(Duration::from_nanos(ns));
+    ok(0)
+}
+
+pub fn sys_clock_nanosleep(clock: i32, flags: u32, req: u64, _rem: u64) -> SyscallResult {
+    if matches!(clock, CLOCK_THREAD_CPUTIME_ID) {
+        return_errno_with_message!(EINVAL, "clock_nanosleep on the thread CPU clock");
+    }
+    let now = clock_ns(clock)?;
+    let ns = read_timespec(req)?;
+    let delay = if flags & TIMER_ABSTIME != 0 { ns.saturating_sub(now) } else { ns };
+    framework::task::sleep(Duration::from_nanos(delay));
+    ok(0)
+}

@@ -1,0 +1,48 @@
+//! `uname`, `sethostname`: what the kernel says it is.
+
+use alloc::vec::Vec;
+
+use super::{ok, SyscallResult};
+use crate::return_errno_with_message;
+use crate::sync::Mutex;
+use crate::uaccess;
+
+/// Each `struct utsname` field: 65 bytes, NUL padded.
+const FIELD: usize = 65;
+/// The kernel release user space sees (a Linux 6.12-compatible ABI).
+pub const RELEASE: &str = "6.12.0-umbra";
+const VERSION: &str = "#1 SMP PREEMPT Umbra";
+
+static HOSTNAME: Mutex<Option<Vec<u8>>> = Mutex::new(None);
+
+fn field(out: &mut [u8], index: usize, value: &[u8]) {
+    let n = value.len().min(FIELD - 1);
+    out[index * FIELD..index * FIELD + n].copy_from_slice(&value[..n]);
+}
+
+pub fn utsname_bytes() -> [u8; FIELD * 6] {
+    let mut out = [0u8; FIELD * 6];
+    let hostname = HOSTNAME.lock().clone().unwrap_or_else(|| b"umbra".to_vec());
+    field(&mut out, 0, b"Linux");
+    field(&mut out, 1, &hostname);
+    field(&mut out, 2, RELEASE.as_bytes());
+    field(&mut out, 3, VERSION.as_bytes());
+    field(&mut out, 4, b"x86_64");
+    field(&mut out, 5, b"(none)");
+    out
+}
+
+pub fn sys_uname(buf: u64) -> SyscallResult {
+    uaccess::write_bytes(buf, &utsname_bytes())?;
+    ok(0)
+}
+
+pub fn sys_sethostname(name: u64, len: u64) -> SyscallResult {
+    if len > 64 {
+        return_errno_with_message!(EINVAL, "host name longer than 64 bytes");
+    }
+    let mut bytes = alloc::vec![0u8; len as usize];
+    uaccess::read_bytes(name, &mut bytes)?;
+    *HOSTNAME.lock() = Some(bytes);
+    ok(0)
+}

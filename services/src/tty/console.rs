@@ -1,0 +1,145 @@
+//! The serial console as a terminal: `/dev/console` (5:1), `/dev/ttyS0`
+//! (4:64) and `/dev/tty` (5:0) all reach this one line for now.
+//!
+//! Output goes straight to the framework console (`\n` becomes `\r\n`
+//! with `OPOST|ONLCR`, as a tty does). Input is polled: a reader drains
+//! the UART into the line discipline and sleeps a few milliseconds while
+//! nothing is ready (the UART has no interrupt-driven input yet).
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+use core::time::Duration;
+
+use super::line_discipline::LineDiscipline;
+use super::termios::*;
+use crate::error::Result;
+use crate::fs::devfs::{CONSOLE, TTY, TTY_S0};
+use crate::fs::device::{register_char_device, Device, PollEvents};
+use crate::sync::Mutex;
+use crate::{return_errno_with_message, uaccess};
+
+const INPUT_POLL: Duration = Duration::from_millis(5);
+
+pub struct SerialConsole {
+    ldisc: Mutex<LineDiscipline>,
+    winsize: Mutex<WinSize>,
+    /// Foreground process group (`TIOCSPGRP`); 0 until someone sets it.
+    foreground: AtomicU32,
+}
+
+impl SerialConsole {
+    fn new() -> Self {
+        SerialConsole { ldisc: Mutex::new(LineDiscipline::new()), winsize: Mutex::new(WinSize::default()), foreground: AtomicU32::new(0) }
+    }
+
+    /// Move waiting UART bytes into the line discipline, echoing.
+    fn pump(&self) {
+        let mut echo = Vec::new();
+        let mut signals = Vec::new();
+        {
+            let mut ldisc = self.ldisc.lock();
+            while let Some(byte) = framework::console::try_read_byte() {
+                if let Some(sig) = ldisc.receive(byte, &mut echo) {
+                    signals.push(sig);
+                }
+            }
+        }
+        if !echo.is_empty() {
+            framework::console::write_bytes(&echo);
+        }
+        for sig in signals {
+            let group = self.foreground_group();
+            if group != 0 {
+                crate::syscall::kill_group(group, sig);
+            }
+        }
+    }
+
+    fn foreground_group(&self) -> u32 {
+        match self.foreground.load(Ordering::Acquire) {
+            0 => crate::process::find_process(1).map_or(0, |init| init.pgid()),
+            group => group,
+        }
+    }
+}
+
+impl Device for SerialConsole {
+    fn read(&self, _offset: u64, buf: &mut [u8], nonblocking: bool) -> Result<usize> {
+        loop {
+            self.pump();
+            if let Some(n) = self.ldisc.lock().read(buf) {
+                return Ok(n);
+            }
+            if nonblocking {
+                return_errno_with_message!(EAGAIN, "no console input ready");
+            }
+            if crate::process::current_thread().is_some_and(|t| t.has_pending_work()) {
+                return_errno_with_message!(EINTR, "console read interrupted by a signal");
+            }
+            framework::task::sleep(INPUT_POLL);
+        }
+    }
+
+    fn write(&self, _offset: u64, buf: &[u8], _nonblocking: bool) -> Result<usize> {
+        let oflag = self.ldisc.lock().termios.oflag;
+        if oflag & OPOST != 0 && oflag & ONLCR != 0 {
+            framework::console::write_bytes(buf);
+        } else {
+            framework::console::write_raw(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64> {
+        match cmd {
+            TCGETS => {
+                let termios = self.ldisc.lock().termios;
+                uaccess::write_bytes(arg, &termios.to_bytes())?;
+            }
+            TCSETS | TCSETSW | TCSETSF => {
+                let termios = Termios::from_bytes(&uaccess::read_array::<TERMIOS_SIZE>(arg)?);
+                let mut ldisc = self.ldisc.lock();
+                if cmd == TCSETSF {
+                    ldisc.flush_input();
+                }
+                ldisc.termios = termios;
+            }
+            TIOCGWINSZ => uaccess::write_bytes(arg, &self.winsize.lock().to_bytes())?,
+            TIOCSWINSZ => *self.winsize.lock() = WinSize::from_bytes(&uaccess::read_array::<WINSIZE_SIZE>(arg)?),
+            TIOCGPGRP => uaccess::write_u32(arg, self.foreground_group())?,
+            TIOCSPGRP => self.foreground.store(uaccess::read_u32(arg)?, Ordering::Release),
+            TIOCGSID => uaccess::write_u32(arg, crate::process::find_process(1).map_or(1, |init| init.sid()))?,
+            FIONREAD => {
+                self.pump();
+                let available = self.ldisc.lock().available() as u32;
+                uaccess::write_u32(arg, available)?;
+            }
+            TIOCOUTQ => uaccess::write_u32(arg, 0)?,
+            TIOCSCTTY | TIOCNOTTY => {}
+            _ => return_errno_with_message!(ENOTTY, "unsupported terminal ioctl"),
+        }
+        Ok(0)
+    }
+
+    fn poll(&self, interest: PollEvents) -> PollEvents {
+        self.pump();
+        let mut ready = PollEvents::OUT.union(PollEvents::WRNORM);
+        if self.ldisc.lock().has_input() {
+            ready = ready.union(PollEvents::IN).union(PollEvents::RDNORM);
+        }
+        ready.intersection(interest)
+    }
+
+    fn is_seekable(&self) -> bool {
+        false
+    }
+}
+
+/// Register the console as 5:0, 5:1 and 4:64.
+pub fn register() {
+    let console: Arc<dyn Device> = Arc::new(SerialConsole::new());
+    for id in [TTY, CONSOLE, TTY_S0] {
+        register_char_device(id, console.clone());
+    }
+}
