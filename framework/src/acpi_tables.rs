@@ -86,3 +86,43 @@ pub fn processors(rsdp: Option<u64>, limit: usize, out: &mut alloc::vec::Vec<Pro
         out.push(ProcessorApic { apic_id });
     }
 }
+
+/// An I/O APIC from the MADT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoApicInfo {
+    pub id: u8,
+    pub address: u32,
+    pub gsi_base: u32,
+}
+
+/// An ISA IRQ that the firmware routes to a different GSI or polarity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InterruptOverride {
+    pub isa_irq: u8,
+    pub gsi: u32,
+    /// MPS INTI flags: polarity bits 1:0, trigger mode bits 3:2.
+    pub flags: u16,
+}
+
+/// The MADT's I/O APICs and ISA interrupt overrides (at most 8 and 16).
+pub fn io_apics(
+    rsdp: Option<u64>,
+    apics: &mut alloc::vec::Vec<IoApicInfo>,
+    overrides: &mut alloc::vec::Vec<InterruptOverride>,
+) {
+    let Some(tables) = tables(rsdp) else { return };
+    let Ok(madt) = tables.find_table::<Madt>() else { return };
+    for entry in madt.get().entries() {
+        match entry {
+            MadtEntry::IoApic(entry) if apics.len() < 8 => apics.push(IoApicInfo {
+                id: entry.io_apic_id,
+                address: entry.io_apic_address,
+                gsi_base: entry.global_system_interrupt_base,
+            }),
+            MadtEntry::InterruptSourceOverride(entry) if overrides.len() < 16 && entry.bus == 0 => {
+                overrides.push(InterruptOverride { isa_irq: entry.irq, gsi: entry.global_system_interrupt, flags: entry.flags })
+            }
+            _ => {}
+        }
+    }
+}

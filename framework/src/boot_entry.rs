@@ -65,6 +65,7 @@ fn __umbra_framework_entry(boot: &'static BootInfo) -> ! {
     let initrd = boot.initrd.and_then(|range| initrd_bytes(boot, range));
     // From here the boot path is the task "main" on CPU 0.
     crate::task::init_this_cpu(0, "main");
+    crate::arch::ioapic::init(boot.rsdp);
     crate::smp::start_aps(boot, max_cpus(boot.cmdline()));
     log::debug!("framework entry at tsc {}", entry_tsc);
 

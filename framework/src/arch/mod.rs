@@ -27,6 +27,8 @@ pub mod extable;
 pub mod gdt;
 pub mod hook;
 pub mod idt;
+#[cfg(target_os = "none")]
+pub mod ioapic;
 pub mod irq;
 pub mod msr;
 pub mod pic;
