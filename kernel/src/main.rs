@@ -10,7 +10,7 @@
 
 mod monitor;
 
-use framework::{println, KernelContext};
+use framework::{println, BootInfo, KernelContext};
 
 fn kernel_main(context: &KernelContext) -> u8 {
     let platform = tee::detect();
@@ -19,9 +19,15 @@ fn kernel_main(context: &KernelContext) -> u8 {
     monitor::run(context, &initramfs)
 }
 
+/// The platform setup (framework calls it after the trap tables, before
+/// devices and memory): the tee layer picks the platform.
+fn platform_setup(boot: &'static BootInfo) -> &'static BootInfo {
+    tee::init(boot).boot
+}
+
 // The one place the kernel crate names a link-level symbol (`#[no_mangle]`,
 // the reason this crate denies rather than forbids unsafe code).
 #[allow(unsafe_code)]
 mod entry {
-    framework::kernel_main!(crate::kernel_main);
+    framework::kernel_main!(crate::kernel_main, platform = crate::platform_setup);
 }
