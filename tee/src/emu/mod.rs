@@ -175,12 +175,14 @@ pub fn verify_report(report: &[u8; 1024]) -> Result<(), measure::ReportMismatch>
 /// page tracking and measurements, take over #UD. Once, on the boot CPU,
 /// after the trap tables and before mm. Returns the amended boot info.
 pub fn install(boot: &'static BootInfo) -> &'static BootInfo {
-    static AMENDED: spin::Once<BootInfo> = spin::Once::new();
-    let amended = AMENDED.call_once(|| {
-        let mut out = BootInfo::new(boot.firmware);
-        firmware::amend(boot, &mut out, firmware::ACCEPTED_BY_FIRMWARE);
-        out
-    });
+    // Built in place: a BootInfo is ~17 KiB, too big to move around on the
+    // 64 KiB boot stack. The guard is leaked: the map never changes again.
+    static AMENDED: spin::Mutex<BootInfo> = spin::Mutex::new(BootInfo::new(boot::Firmware::Bios));
+    let Some(mut guard) = AMENDED.try_lock() else {
+        panic!("tdx-emu: installed twice");
+    };
+    firmware::amend(boot, &mut guard, firmware::ACCEPTED_BY_FIRMWARE);
+    let amended: &'static BootInfo = spin::mutex::MutexGuard::leak(guard);
     let mut ram = [PhysRange::default(); pages::MAX_REGIONS];
     let count = firmware::ram_ranges(amended, &mut ram);
     if PAGES.init(&ram[..count]).is_err() {
