@@ -5,16 +5,14 @@
 
 use framework::ktest;
 
-use crate::platform::PlatformKind;
-
 #[ktest]
 fn boot_platform_matches_the_boot_option() {
     let platform = crate::platform();
     #[cfg(feature = "emulation")]
     if crate::emu::active() {
-        assert_eq!(platform.kind(), PlatformKind::Tdx);
+        assert_eq!(platform.kind(), crate::PlatformKind::Tdx);
         assert!(platform.emulated());
-        assert_eq!(crate::detect(), PlatformKind::Tdx);
+        assert_eq!(crate::detect(), crate::PlatformKind::Tdx);
         return;
     }
     assert_eq!(platform.kind(), crate::detect::hardware());
