@@ -6,14 +6,17 @@
 //! before the platform is known (CPUID leaf 0x21 is answered by the TDX
 //! module itself; SEV_STATUS is read with a #GP fixup).
 
+#[cfg(target_os = "none")]
 use crate::platform::PlatformKind;
 
 /// CPUID leaf 0x21's vendor string in a TD: EBX, EDX, ECX = "IntelTDX    ".
 pub const TDX_CPUID_SIGNATURE: [u32; 3] = [0x6574_6e49, 0x5844_546c, 0x2020_2020];
-const SEV_STATUS_MSR: u32 = 0xc001_0131;
-const SEV_STATUS_SNP: u64 = 1 << 2;
+/// AMD's SEV_STATUS MSR and its "SNP active" bit.
+pub const SEV_STATUS_MSR: u32 = 0xc001_0131;
+pub const SEV_STATUS_SNP: u64 = 1 << 2;
 
 /// The platform the CPU reports.
+#[cfg(target_os = "none")]
 pub fn hardware() -> PlatformKind {
     let max_leaf = framework::arch::cpuid::raw(0, 0).eax;
     if max_leaf >= 0x21 {

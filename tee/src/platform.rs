@@ -181,6 +181,7 @@ pub trait Platform: Sync {
 /// No TEE: native instructions, nothing to accept or convert.
 pub struct NoTee;
 
+#[cfg(target_os = "none")]
 impl Platform for NoTee {
     fn kind(&self) -> PlatformKind {
         PlatformKind::None
@@ -235,6 +236,7 @@ impl Platform for NoTee {
 /// operation fails with [`TeeError::Unsupported`] (no pretend success).
 pub struct SevSnpUnsupported;
 
+#[cfg(target_os = "none")]
 impl Platform for SevSnpUnsupported {
     fn kind(&self) -> PlatformKind {
         PlatformKind::SevSnp
