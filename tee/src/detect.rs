@@ -46,7 +46,7 @@ pub enum EmulationRequest<'a> {
 
 /// The emulation the command line asks for, if any (last one wins).
 pub fn emulation_request(cmdline: &str) -> Option<EmulationRequest<'_>> {
-    cmdline.split_ascii_whitespace().filter_map(|word| word.strip_prefix("umbra.tee_emu=")).last().map(|value| match value {
+    cmdline.split_ascii_whitespace().filter_map(|word| word.strip_prefix("umbra.tee_emu=")).next_back().map(|value| match value {
         "tdx" => EmulationRequest::Tdx,
         "snp" => EmulationRequest::Snp,
         other => EmulationRequest::Unknown(other),

@@ -103,7 +103,7 @@ fn map_gpa(frame: &mut TrapFrame, shared_bit: u64) -> u64 {
     let to_shared = frame.r12 & shared_bit != 0;
     let gpa = frame.r12 & !shared_bit;
     let len = frame.r13;
-    if gpa % PAGE != 0 || len % PAGE != 0 || len == 0 || gpa.checked_add(len).is_none_or(|end| end > shared_bit) {
+    if !gpa.is_multiple_of(PAGE) || !len.is_multiple_of(PAGE) || len == 0 || gpa.checked_add(len).is_none_or(|end| end > shared_bit) {
         return vmcall_status::ALIGN_ERROR;
     }
     let pages = (len / PAGE).min(MAP_GPA_PAGES_PER_CALL);
@@ -125,7 +125,7 @@ fn map_gpa(frame: &mut TrapFrame, shared_bit: u64) -> u64 {
 fn get_quote(frame: &mut TrapFrame, shared_bit: u64) -> u64 {
     let gpa = frame.r12 & !shared_bit;
     let len = frame.r13;
-    if frame.r12 & shared_bit == 0 || gpa % PAGE != 0 || len < quote::HEADER_SIZE as u64 || len > quote::MAX_BUFFER as u64 {
+    if frame.r12 & shared_bit == 0 || !gpa.is_multiple_of(PAGE) || len < quote::HEADER_SIZE as u64 || len > quote::MAX_BUFFER as u64 {
         return vmcall_status::INVALID_OPERAND;
     }
     let all_shared = (0..len.div_ceil(PAGE)).all(|i| PAGES.state(gpa + i * PAGE) == Some(PageState::Shared));

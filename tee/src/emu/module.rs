@@ -60,7 +60,7 @@ fn accept(frame: &mut TrapFrame, shared_bit: u64) {
             return;
         }
     };
-    if frame.rcx & 0xff8 != 0 || gpa & shared_bit != 0 || gpa >= shared_bit || gpa % size != 0 {
+    if frame.rcx & 0xff8 != 0 || gpa & shared_bit != 0 || gpa >= shared_bit || !gpa.is_multiple_of(size) {
         frame.rax = status::OPERAND_INVALID | status::OPERAND_RCX;
         return;
     }
@@ -102,7 +102,7 @@ fn accept(frame: &mut TrapFrame, shared_bit: u64) {
 fn private_buffer(gpa: u64, len: u64, align: u64, shared_bit: u64) -> Option<usize> {
     let range = PhysRange { start: gpa, end: gpa.checked_add(len)? };
     let ok = gpa & shared_bit == 0
-        && gpa % align == 0
+        && gpa.is_multiple_of(align)
         && PAGES.first_not_private(range).is_none()
         && framework::mm::is_direct_mapped(range);
     if !ok {

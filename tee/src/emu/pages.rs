@@ -112,7 +112,7 @@ impl<const WORDS: usize> PageMap<WORDS> {
     fn bits(&self, gpa: u64, pages: u64) -> Option<(u64, u64)> {
         let end = gpa.checked_add(pages.checked_mul(PAGE)?)?;
         let region = self.regions().iter().find(|r| r.start <= gpa && gpa < r.end)?;
-        (end <= region.end && gpa % PAGE == 0).then(|| (region.first_bit + (gpa - region.start) / PAGE, pages))
+        (end <= region.end && gpa.is_multiple_of(PAGE)).then(|| (region.first_bit + (gpa - region.start) / PAGE, pages))
     }
 
     /// Is `gpa` tracked RAM?

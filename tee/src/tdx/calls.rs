@@ -84,7 +84,7 @@ impl PageLevel {
 /// # Safety
 /// Nothing uses or references the page: the module zeroes it.
 pub unsafe fn accept_page(gpa: u64, level: PageLevel) -> Result<(), TeeError> {
-    if gpa % level.bytes() != 0 {
+    if !gpa.is_multiple_of(level.bytes()) {
         return Err(TeeError::InvalidArgument("accept: address not aligned to the page size"));
     }
     let mut regs = TdcallRegs { rax: leaf::MEM_PAGE_ACCEPT, rcx: gpa | level.encoding(), ..Default::default() };

@@ -65,7 +65,7 @@ mod platform {
         }
 
         fn check_range(&self, range: PhysRange) -> Result<(), TeeError> {
-            if range.start % PAGE != 0 || range.end % PAGE != 0 || range.is_empty() || range.end > self.shared_bit() {
+            if !range.start.is_multiple_of(PAGE) || !range.end.is_multiple_of(PAGE) || range.is_empty() || range.end > self.shared_bit() {
                 return Err(TeeError::InvalidArgument("range not page-aligned, empty or beyond GPAW"));
             }
             Ok(())
@@ -85,7 +85,7 @@ mod platform {
             self.check_range(range)?;
             let mut gpa = range.start;
             while gpa < range.end {
-                if gpa % HUGE == 0 && range.end - gpa >= HUGE {
+                if gpa.is_multiple_of(HUGE) && range.end - gpa >= HUGE {
                     // SAFETY: the caller guarantees the range is unused.
                     match unsafe { calls::accept_page(gpa, PageLevel::Size2M) } {
                         Ok(()) => {

@@ -105,7 +105,7 @@ const PAGE: u64 = 4096;
 /// and not behind the last one.
 pub fn map_gpa(start: u64, len: u64, to_shared: bool, shared_bit: u64) -> Result<(), TeeError> {
     let end = start.checked_add(len).ok_or(TeeError::InvalidArgument("MapGPA range overflows"))?;
-    if start % PAGE != 0 || len % PAGE != 0 || len == 0 || end > shared_bit {
+    if !start.is_multiple_of(PAGE) || !len.is_multiple_of(PAGE) || len == 0 || end > shared_bit {
         return Err(TeeError::InvalidArgument("MapGPA range not page-aligned or beyond GPAW"));
     }
     let mut gpa = start;
@@ -116,7 +116,7 @@ pub fn map_gpa(start: u64, len: u64, to_shared: bool, shared_bit: u64) -> Result
             (vmcall_status::SUCCESS, _) => return Ok(()),
             (vmcall_status::RETRY, out) => {
                 let next = out.r11 & !shared_bit;
-                if next % PAGE != 0 || next < gpa || next >= end {
+                if !next.is_multiple_of(PAGE) || next < gpa || next >= end {
                     return Err(TeeError::BadResponse("MapGPA retry address outside the request"));
                 }
                 if next == gpa {
@@ -138,7 +138,7 @@ pub fn map_gpa(start: u64, len: u64, to_shared: bool, shared_bit: u64) -> Result
 /// `gpa` (4 KiB-aligned, shared bit clear) into a quote, in place.
 /// Completion is signalled through the buffer's status field.
 pub fn get_quote(gpa: u64, len: u64, shared_bit: u64) -> Result<(), TeeError> {
-    if gpa % PAGE != 0 || len == 0 || len > super::quote::MAX_BUFFER as u64 {
+    if !gpa.is_multiple_of(PAGE) || len == 0 || len > super::quote::MAX_BUFFER as u64 {
         return Err(TeeError::InvalidArgument("quote buffer not 4 KiB-aligned or too large"));
     }
     tdvmcall_ok(vmcall::GET_QUOTE, gpa | shared_bit, len, 0, 0).map(drop)
