@@ -15,20 +15,43 @@ pub struct KernelContext {
 }
 
 /// Define the kernel's main function: `fn(&KernelContext) -> u8` (the exit
-/// status reported to the host when it returns).
+/// status reported to the host when it returns), and optionally the
+/// platform setup (`platform = path`, a [`PlatformSetup`]).
 #[macro_export]
 macro_rules! kernel_main {
     ($main:path) => {
+        $crate::kernel_main!($main, platform = $crate::boot_entry::no_platform_setup);
+    };
+    ($main:path, platform = $setup:path) => {
         #[no_mangle]
         fn __umbra_kernel_main(context: &$crate::KernelContext) -> u8 {
             $main(context)
         }
+        #[no_mangle]
+        fn __umbra_platform_setup(boot: &'static $crate::BootInfo) -> &'static $crate::BootInfo {
+            let setup: $crate::boot_entry::PlatformSetup = $setup;
+            setup(boot)
+        }
     };
+}
+
+/// The confidential-platform layer's boot hook (tee's `init`): runs on the
+/// boot CPU once traps work and before any device, CPUID-dependent clock,
+/// MSR or memory setup, so it can install its exception and port-I/O hooks
+/// first. It may return an amended copy of the boot information (the TEE
+/// emulator plays firmware and reports memory as unaccepted); everything
+/// after it uses what it returns. It must not allocate (no heap yet).
+pub type PlatformSetup = fn(&'static BootInfo) -> &'static BootInfo;
+
+/// The platform setup of a kernel without a platform layer.
+pub fn no_platform_setup(boot: &'static BootInfo) -> &'static BootInfo {
+    boot
 }
 
 #[cfg(target_os = "none")]
 extern "Rust" {
     fn __umbra_kernel_main(context: &KernelContext) -> u8;
+    fn __umbra_platform_setup(boot: &'static BootInfo) -> &'static BootInfo;
 }
 
 /// Entered from `boot` on the boot CPU, interrupts off, on the boot stack.
@@ -47,9 +70,14 @@ fn __umbra_framework_entry(boot: &'static BootInfo) -> ! {
         }
     );
     crate::println!("cmdline: {}", boot.cmdline());
-    // Descriptor tables, traps, interrupt controller, clocks, timer; then
-    // interrupts on (the console is interrupt-safe; the monitor polls it).
-    crate::arch::init_bsp(crate::arch::CpuOptions::from_cmdline(boot.cmdline()));
+    // Descriptor tables and traps; the platform layer's hooks; then the
+    // interrupt controller, clocks, timer; then interrupts on (the console
+    // is interrupt-safe; the monitor polls it).
+    crate::arch::init_traps_bsp();
+    // SAFETY: the kernel binary defines this symbol with `kernel_main!`,
+    // which fixes its signature.
+    let boot = unsafe { __umbra_platform_setup(boot) };
+    crate::arch::init_devices_bsp(crate::arch::CpuOptions::from_cmdline(boot.cmdline()));
     crate::arch::irq::enable_local();
     for warning in boot.warnings() {
         log::warn!("boot: {}", warning);

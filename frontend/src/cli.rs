@@ -11,13 +11,17 @@ umbra: build and run the Umbra kernel in QEMU
 
 Usage:
   umbra run [OPTIONS] [-- CMD ARGS...]
-  umbra build            build the kernel image and print its path
+  umbra build [--tee tdx-emu]   build the kernel image (with the TEE
+                                emulator) and print its path
   umbra test [FILTER]    run all tests (unit tests and QEMU integration tests)
   umbra help             show this text
 
 Options of `umbra run`:
-  --tee none|tdx-emu|snp-emu|tdx|sev-snp   confidential platform (default none;
-                                           only none is supported yet)
+  --tee none|tdx-emu|snp-emu|tdx|sev-snp   confidential platform (default none).
+                                           tdx-emu: a test kernel with the TDX
+                                           emulator (TCG); tdx: a real TD (QEMU
+                                           >= 10.1 tdx-guest on a TDX KVM host);
+                                           snp-emu, sev-snp: not supported yet
   --firmware seabios|ovmf                  firmware (default seabios)
   --accel auto|tcg|kvm                     accelerator (default auto: KVM when a
                                            probe boot shows it works, else TCG)
@@ -145,6 +149,10 @@ impl RunOptions {
     /// The kernel command line: `console=ttyS0` plus the `--append` values.
     pub fn cmdline(&self) -> String {
         let mut s = String::from("console=ttyS0");
+        if self.tee == Tee::TdxEmu {
+            // The kernel's only way to learn that emulation is wanted.
+            s.push_str(" umbra.tee_emu=tdx");
+        }
         for a in &self.append {
             if !a.is_empty() {
                 s.push(' ');
@@ -158,7 +166,7 @@ impl RunOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Run(RunOptions),
-    Build,
+    Build { tee: Tee },
     Test { filter: Option<String> },
     Help,
 }
@@ -172,10 +180,12 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     match sub.as_str() {
         "help" | "-h" | "--help" => Ok(Command::Help),
         "run" => parse_run(rest),
-        "build" => match rest.first() {
-            None => Ok(Command::Build),
-            Some(a) if a == "-h" || a == "--help" => Ok(Command::Help),
-            Some(a) => Err(format!("unexpected argument '{a}' to `umbra build`")),
+        "build" => match rest {
+            [] => Ok(Command::Build { tee: Tee::None }),
+            [a, ..] if a == "-h" || a == "--help" => Ok(Command::Help),
+            [flag, value] if flag == "--tee" => parse_build_tee(value),
+            [a] if a.starts_with("--tee=") => parse_build_tee(&a["--tee=".len()..]),
+            [a, ..] => Err(format!("unexpected argument '{a}' to `umbra build`")),
         },
         "test" => match rest {
             [] => Ok(Command::Test { filter: None }),
@@ -188,6 +198,17 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         },
         other => Err(format!(
             "unknown command '{other}' (expected run, build, test or help)"
+        )),
+    }
+}
+
+/// `umbra build --tee X`: only the image flavours that exist.
+fn parse_build_tee(value: &str) -> Result<Command, String> {
+    match pick("--tee", value, &Tee::ALL, |t| t.name())? {
+        tee @ (Tee::None | Tee::TdxEmu) => Ok(Command::Build { tee }),
+        other => Err(format!(
+            "`umbra build --tee {}`: only none and tdx-emu have their own image",
+            other.name()
         )),
     }
 }
@@ -484,7 +505,10 @@ mod tests {
         assert_eq!(parse(&args(&["help"])).unwrap(), Command::Help);
         assert_eq!(parse(&args(&["--help"])).unwrap(), Command::Help);
         assert_eq!(parse(&args(&["run", "--help"])).unwrap(), Command::Help);
-        assert_eq!(parse(&args(&["build"])).unwrap(), Command::Build);
+        assert_eq!(parse(&args(&["build"])).unwrap(), Command::Build { tee: Tee::None });
+        assert_eq!(parse(&args(&["build", "--tee", "tdx-emu"])).unwrap(), Command::Build { tee: Tee::TdxEmu });
+        assert_eq!(parse(&args(&["build", "--tee=tdx-emu"])).unwrap(), Command::Build { tee: Tee::TdxEmu });
+        assert!(parse(&args(&["build", "--tee", "tdx"])).is_err());
         assert_eq!(
             parse(&args(&["test"])).unwrap(),
             Command::Test { filter: None }

@@ -97,6 +97,7 @@ fn probe(image: &Path) -> Verdict {
         cmdline: "console=ttyS0".into(),
         adds: &[],
         command: &command,
+        tdx: None,
     };
     let log = tmp.path().join("qemu.log");
     let outcome = session::prepare(&s, tmp.path()).and_then(|p| {

@@ -13,6 +13,7 @@ mod run_cmd;
 mod session;
 mod status;
 mod supervise;
+mod tdx_host;
 mod tempdir;
 mod test_cmd;
 
@@ -39,7 +40,7 @@ fn real_main() -> i32 {
             0
         }
         Ok(cli::Command::Run(o)) => run_cmd::run(&o),
-        Ok(cli::Command::Build) => build(),
+        Ok(cli::Command::Build { tee }) => build(tee),
         Ok(cli::Command::Test { filter }) => test_cmd::run(filter.as_deref()),
         Err(msg) => {
             eprintln!("umbra: {msg}");
@@ -49,8 +50,9 @@ fn real_main() -> i32 {
     }
 }
 
-fn build() -> i32 {
-    match paths::repo_root().and_then(|root| kernel_build::build(&root, false)) {
+fn build(tee: cli::Tee) -> i32 {
+    let flavor = kernel_build::Flavor::for_tee(tee);
+    match paths::repo_root().and_then(|root| kernel_build::build_flavor(&root, false, flavor)) {
         Ok(image) => {
             println!("{}", image.display());
             0

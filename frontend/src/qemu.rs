@@ -33,6 +33,18 @@ pub enum Console {
     Interactive,
 }
 
+/// A real TDX guest (QEMU >= 10.1 on a TDX KVM host).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TdxGuest {
+    /// TDVF (OVMF built with TDX support).
+    pub firmware: PathBuf,
+    /// Unix socket of the host's Quote Generation Service, if any.
+    pub qgs_socket: Option<PathBuf>,
+}
+
+/// TDVF: Debian/Ubuntu's TDX build of OVMF; `UMBRA_TDVF` overrides.
+pub const TDVF_PATH: &str = "/usr/share/ovmf/OVMF.inteltdx.fd";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QemuConfig {
     pub accel: ConcreteAccel,
@@ -44,15 +56,20 @@ pub struct QemuConfig {
     pub cmdline: String,
     pub ctl: PathBuf,
     pub console: Console,
+    pub tdx: Option<TdxGuest>,
 }
 
 /// QEMU's arguments (without the program name).
 pub fn args(c: &QemuConfig) -> Vec<OsString> {
     let mut a: Vec<OsString> = Vec::new();
     let mut push = |s: &str| a.push(s.into());
+    push("-machine");
+    push(if c.tdx.is_some() {
+        "q35,confidential-guest-support=tdx0,kernel-irqchip=split"
+    } else {
+        "q35"
+    });
     for s in [
-        "-machine",
-        "q35",
         "-nodefaults",
         "-display",
         "none",
@@ -72,7 +89,17 @@ pub fn args(c: &QemuConfig) -> Vec<OsString> {
     push(&c.mem);
     push("-smp");
     push(&c.smp.to_string());
-    if c.firmware == Firmware::Ovmf {
+    if let Some(tdx) = &c.tdx {
+        let mut object = OsString::from("tdx-guest,id=tdx0");
+        if let Some(socket) = &tdx.qgs_socket {
+            object.push(",quote-generation-socket.type=unix,quote-generation-socket.path=");
+            object.push(escape_opt_value(socket));
+        }
+        a.push("-object".into());
+        a.push(object);
+        a.push("-bios".into());
+        a.push(tdx.firmware.clone().into());
+    } else if c.firmware == Firmware::Ovmf {
         push("-bios");
         push(OVMF_PATH);
     }
@@ -170,6 +197,7 @@ mod tests {
             cmdline: "console=ttyS0".into(),
             ctl: "/tmp/u/ctl".into(),
             console: Console::Batch,
+            tdx: None,
         }
     }
 
@@ -210,6 +238,20 @@ mod tests {
             s.contains(
                 " -chardev stdio,id=con0,mux=on,signal=off -serial chardev:con0 -mon chardev=con0 "
             ),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn tdx_guest_object_and_machine() {
+        let mut c = cfg();
+        c.accel = ConcreteAccel::Kvm;
+        c.tdx = Some(TdxGuest { firmware: "/fw/TDVF.fd".into(), qgs_socket: Some("/run/q,gs".into()) });
+        let s = joined(&c);
+        assert!(s.starts_with("qemu-system-x86_64 -machine q35,confidential-guest-support=tdx0,kernel-irqchip=split "), "{s}");
+        assert!(s.contains(" -accel kvm -cpu host "), "{s}");
+        assert!(
+            s.contains(" -object tdx-guest,id=tdx0,quote-generation-socket.type=unix,quote-generation-socket.path=/run/q,,gs -bios /fw/TDVF.fd "),
             "{s}"
         );
     }

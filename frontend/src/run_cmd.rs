@@ -5,7 +5,7 @@ use crate::qemu::{ConcreteAccel, OVMF_PATH};
 use crate::session::{self, Io, Session};
 use crate::status::{Outcome, EXIT_SETUP, EXIT_USAGE};
 use crate::tempdir::TempDir;
-use crate::{kernel_build, kvm, paths};
+use crate::{kernel_build, kvm, paths, tdx_host};
 use std::path::{Path, PathBuf};
 
 /// Runs the VM; returns the front-end's exit status.
@@ -30,12 +30,32 @@ fn setup(msg: String) -> Failure {
 }
 
 fn try_run(o: &RunOptions) -> Result<i32, Failure> {
-    if o.tee != Tee::None {
-        return Err(usage(format!(
-            "--tee {} is not supported yet",
-            o.tee.name()
-        )));
-    }
+    let tdx = match o.tee {
+        Tee::None | Tee::TdxEmu => None,
+        Tee::SnpEmu | Tee::SevSnp => {
+            return Err(usage(format!(
+                "--tee {} is not supported yet",
+                o.tee.name()
+            )))
+        }
+        Tee::Tdx => {
+            if o.accel == Accel::Tcg {
+                return Err(usage("--tee tdx needs KVM (a TDX host); for TCG use --tee tdx-emu".into()));
+            }
+            let guest = tdx_host::guest_config();
+            // --print-cmd prints what a TDX host would run, even here.
+            if !o.print_cmd {
+                let missing = tdx_host::missing(&crate::qemu::qemu_binary(), &guest);
+                if !missing.is_empty() {
+                    return Err(setup(format!(
+                        "--tee tdx: this host cannot run a TDX guest: {}",
+                        missing.join("; ")
+                    )));
+                }
+            }
+            Some(guest)
+        }
+    };
     if o.firmware == Firmware::Ovmf && !Path::new(OVMF_PATH).is_file() {
         return Err(setup(format!(
             "{OVMF_PATH} not found (package ovmf; scripts/setup.sh installs it)"
@@ -51,10 +71,11 @@ fn try_run(o: &RunOptions) -> Result<i32, Failure> {
         Some(k) => return Err(usage(format!("--kernel {}: no such file", k.display()))),
         None => {
             let root = root.as_ref().map_err(|e| setup(e.clone()))?;
-            kernel_build::build(root, true).map_err(setup)?
+            kernel_build::build_flavor(root, true, kernel_build::Flavor::for_tee(o.tee)).map_err(setup)?
         }
     };
     let accel = match o.accel {
+        _ if tdx.is_some() => ConcreteAccel::Kvm,
         Accel::Tcg => ConcreteAccel::Tcg,
         Accel::Kvm => ConcreteAccel::Kvm,
         Accel::Auto => {
@@ -80,6 +101,7 @@ fn try_run(o: &RunOptions) -> Result<i32, Failure> {
         cmdline: o.cmdline(),
         adds: &o.adds,
         command: &o.command,
+        tdx,
     };
 
     if o.print_cmd {

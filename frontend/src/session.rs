@@ -20,6 +20,8 @@ pub struct Session<'a> {
     pub adds: &'a [AddSpec],
     /// Guest command; empty means an interactive console.
     pub command: &'a [String],
+    /// Run as a real TDX guest.
+    pub tdx: Option<qemu::TdxGuest>,
 }
 
 pub struct Prepared {
@@ -54,6 +56,7 @@ pub fn prepare(s: &Session, workdir: &Path) -> Result<Prepared, String> {
         } else {
             Console::Batch
         },
+        tdx: s.tdx.clone(),
     };
     Ok(Prepared {
         program: qemu::qemu_binary(),

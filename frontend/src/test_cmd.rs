@@ -46,7 +46,8 @@ pub fn parse_result_line(line: &str) -> Option<Tally> {
 pub fn cargo_test_args(filter: Option<&str>) -> Vec<String> {
     // No --workspace: the root's default-members are the host crates; the
     // kernel crates must not be built for the host.
-    let mut a: Vec<String> = ["test", "--release", "--no-fail-fast", "--"]
+    // tee's emulator has host-testable parts (page map, reports, firmware map).
+    let mut a: Vec<String> = ["test", "--release", "--no-fail-fast", "--features", "umbra-tee/emulation", "--"]
         .map(String::from)
         .to_vec();
     if let Some(f) = filter {
@@ -77,6 +78,7 @@ pub fn run(filter: Option<&str>) -> i32 {
 fn try_run(filter: Option<&str>, tally: &mut Tally) -> Result<bool, String> {
     let root = paths::repo_root()?;
     let image = kernel_build::build(&root, true)?;
+    let emulation_image = kernel_build::build_flavor(&root, true, kernel_build::Flavor::TeeEmulation)?;
     let bin = build_frontend(&root)?;
     // Kernel-target crates with host-testable logic get their own run here
     // once they exist.
@@ -85,6 +87,7 @@ fn try_run(filter: Option<&str>, tally: &mut Tally) -> Result<bool, String> {
         .env("RUSTC_BOOTSTRAP", "1")
         .env("UMBRA_BIN", &bin)
         .env("UMBRA_KERNEL", &image)
+        .env("UMBRA_KERNEL_TEE_EMU", &emulation_image)
         .args(cargo_test_args(filter))
         .stdout(Stdio::piped())
         .spawn()
@@ -178,11 +181,11 @@ mod tests {
     fn test_args() {
         assert_eq!(
             cargo_test_args(None).join(" "),
-            "test --release --no-fail-fast -- --test-threads=2"
+            "test --release --no-fail-fast --features umbra-tee/emulation -- --test-threads=2"
         );
         assert_eq!(
             cargo_test_args(Some("ktest")).join(" "),
-            "test --release --no-fail-fast -- ktest --test-threads=2"
+            "test --release --no-fail-fast --features umbra-tee/emulation -- ktest --test-threads=2"
         );
     }
 }

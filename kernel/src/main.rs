@@ -25,7 +25,7 @@ mod monitor;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use framework::{println, KernelContext};
+use framework::{println, BootInfo, KernelContext};
 use services::fs::mount::Mount;
 use services::fs::{Credentials, FsContext, Path, Timespec};
 
@@ -105,9 +105,15 @@ fn run_init(root: &Arc<Mount>, path: &[u8], argv: &[Vec<u8>]) -> u8 {
     }
 }
 
+/// The platform setup (framework calls it after the trap tables, before
+/// devices and memory): the tee layer picks the platform.
+fn platform_setup(boot: &'static BootInfo) -> &'static BootInfo {
+    tee::init(boot).boot
+}
+
 // The one place the kernel crate names a link-level symbol (`#[no_mangle]`,
 // the reason this crate denies rather than forbids unsafe code).
 #[allow(unsafe_code)]
 mod entry {
-    framework::kernel_main!(crate::kernel_main);
+    framework::kernel_main!(crate::kernel_main, platform = crate::platform_setup);
 }

@@ -1,57 +1,188 @@
 //! Umbra's TEE layer: everything specific to a confidential platform (Intel
-//! TDX, AMD SEV-SNP, or none) behind one interface that the framework and
-//! attestation call. Modelled on COCONUT-SVSM's `SvsmPlatform`.
+//! TDX, AMD SEV-SNP, or none) behind one interface, [`Platform`], that the
+//! framework and attestation call. Modelled on COCONUT-SVSM's
+//! `SvsmPlatform`.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`platform`] | the `Platform` trait, `TeeError`, the "none" and "SNP detected" platforms |
+//! | [`detect`] | CPUID/MSR detection and the `umbra.tee_emu=` boot option |
+//! | [`tdx`] | TDCALL/TDVMCALL primitives and the TDX platform |
+//! | [`native`] | port I/O and #GP-safe MSR access where no host is in between |
+//! | `emu` | the TDX emulator (cargo feature `emulation` only) |
+//!
+//! [`init`] runs once at boot (framework's platform-setup hook, after the
+//! trap tables, before devices and memory): it picks the platform, routes
+//! framework's port I/O and memory acceptance through it, and prints one
+//! `tee:` line.
 //!
 //! Must never: trust a value the host returns (TDVMCALL / GHCB results,
 //! shared buffers) before validating it; make private memory host-visible
-//! except through an explicit, zeroing conversion.
+//! except through an explicit, zeroing conversion; run the emulator on a
+//! real TDX/SNP guest.
 //!
-//! So far only platform detection by CPUID exists; the TDX and SEV-SNP
-//! implementations and the TEE emulation are the TEE-layer issue's work.
+//! Not yet: SEV-SNP (detected, refused), the #VE handler (and with it
+//! CPUID/MSR/MMIO/HLT from code that does not go through [`Platform`]),
+//! the TDX AP wake-up mailbox, shared DMA buffers (PTE shared bit),
+//! GetQuote beyond its TDVMCALL and buffer codec.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-/// The confidential platform the kernel runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Platform {
-    /// A plain VM (KVM or TCG) or bare metal: no memory encryption.
-    None,
-    /// An Intel TDX trust domain.
-    Tdx,
-    /// An AMD SEV-SNP guest.
-    SevSnp,
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod detect;
+#[cfg(all(feature = "emulation", target_os = "none"))]
+pub mod emu;
+#[cfg(all(feature = "emulation", not(target_os = "none")))]
+#[path = "emu"]
+pub mod emu {
+    //! The emulator's pure parts, for host tests.
+    pub mod firmware;
+    pub mod measure;
+    pub mod pages;
+}
+#[cfg(target_os = "none")]
+pub mod native;
+pub mod platform;
+pub mod tdx;
+#[cfg(target_os = "none")]
+mod tests;
+
+pub use platform::{CpuidResult, IoSize, Platform, PlatformKind, TeeError, TeeReport};
+
+#[cfg(target_os = "none")]
+pub use boot_init::{init, platform, TeeBoot};
+
+/// The platform chosen at boot ("none" before [`init`]).
+#[cfg(target_os = "none")]
+pub fn detect() -> PlatformKind {
+    platform().kind()
 }
 
-impl Platform {
-    pub fn name(self) -> &'static str {
-        match self {
-            Platform::None => "none",
-            Platform::Tdx => "tdx",
-            Platform::SevSnp => "sev-snp",
-        }
+#[cfg(target_os = "none")]
+mod boot_init {
+    use boot::BootInfo;
+    use framework::mm::MemoryAcceptor;
+
+    use crate::detect::{self, EmulationRequest};
+    use crate::platform::{NoTee, Platform, PlatformKind, SevSnpUnsupported};
+    use crate::tdx::{TdxAcceptor, TdxPlatform};
+
+    /// What [`init`] decided.
+    pub struct TeeBoot {
+        pub platform: &'static dyn Platform,
+        /// The boot information to use from now on (amended by the TEE
+        /// emulator acting as firmware; else the loader's).
+        pub boot: &'static BootInfo,
     }
-}
 
-/// CPUID leaf 0x21's vendor string in a TD: EBX, EDX, ECX = "IntelTDX    ".
-const TDX_CPUID_SIGNATURE: [u32; 3] = [0x6574_6e49, 0x5844_546c, 0x2020_2020];
+    static PLATFORM: spin::Once<&'static dyn Platform> = spin::Once::new();
+    static TDX: spin::Once<TdxPlatform> = spin::Once::new();
+    static TDX_ACCEPTOR: spin::Once<TdxAcceptor> = spin::Once::new();
 
-/// Detect the platform from CPUID alone (no MSR reads that could fault).
-/// SEV-SNP needs the SEV_STATUS MSR, read once CPUID 0x8000001F says the
-/// memory-encryption leaf exists; that check arrives with the SNP code.
-pub fn detect() -> Platform {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use core::arch::x86_64::__cpuid_count;
-        // CPUID is unprivileged and side-effect free (it can #VE in a TD,
-        // where the TDX module answers leaf 0x21 itself).
-        let max_leaf = __cpuid_count(0, 0).eax;
-        if max_leaf >= 0x21 {
-            let leaf = __cpuid_count(0x21, 0);
-            if [leaf.ebx, leaf.edx, leaf.ecx] == TDX_CPUID_SIGNATURE {
-                return Platform::Tdx;
+    /// The platform chosen at boot ("none" before [`init`]).
+    pub fn platform() -> &'static dyn Platform {
+        PLATFORM.get().copied().unwrap_or(&NoTee)
+    }
+
+    /// Pick the platform: real TDX (CPUID 0x21 + TDG.VP.INFO), SEV-SNP
+    /// (detected, not supported), the TDX emulator (feature `emulation`
+    /// and `umbra.tee_emu=tdx`; refused on real TDX/SNP), else none.
+    /// Once, on the boot CPU, after the trap tables and before mm; does
+    /// not allocate.
+    pub fn init(boot: &'static BootInfo) -> TeeBoot {
+        if let Some(&platform) = PLATFORM.get() {
+            return TeeBoot { platform, boot };
+        }
+        let hardware = detect::hardware();
+        let mut boot = boot;
+        let platform: &'static dyn Platform = match (hardware, detect::emulation_request(boot.cmdline())) {
+            (PlatformKind::Tdx | PlatformKind::SevSnp, Some(_)) => panic!(
+                "tee: umbra.tee_emu= given, but this is a real {} guest: refusing the TEE emulator",
+                hardware.name()
+            ),
+            (_, Some(EmulationRequest::Tdx)) => emulated_tdx(&mut boot),
+            (_, Some(EmulationRequest::Snp)) => {
+                panic!("tee: umbra.tee_emu=snp: SEV-SNP emulation is not implemented yet")
             }
+            (_, Some(EmulationRequest::Unknown(value))) => {
+                panic!("tee: umbra.tee_emu={}: unknown (expected tdx)", value)
+            }
+            (PlatformKind::Tdx, None) => tdx(false),
+            (PlatformKind::SevSnp, None) => {
+                log::error!("tee: SEV-SNP guest detected, but Umbra has no SEV-SNP support yet");
+                &SevSnpUnsupported
+            }
+            (PlatformKind::None, None) => &NoTee,
+        };
+        PLATFORM.call_once(|| platform);
+        print_boot_line(platform);
+        TeeBoot { platform, boot }
+    }
+
+    #[cfg(feature = "emulation")]
+    fn emulated_tdx(boot: &mut &'static BootInfo) -> &'static dyn Platform {
+        *boot = crate::emu::install(boot);
+        tdx(true)
+    }
+
+    #[cfg(not(feature = "emulation"))]
+    fn emulated_tdx(_boot: &mut &'static BootInfo) -> &'static dyn Platform {
+        log::warn!("tee: umbra.tee_emu=tdx ignored: this kernel was built without TEE emulation");
+        &NoTee
+    }
+
+    /// Probe the TD, route port I/O and memory acceptance through it.
+    fn tdx(emulated: bool) -> &'static dyn Platform {
+        let tdx = TDX.call_once(|| {
+            TdxPlatform::probe(emulated).unwrap_or_else(|error| panic!("tee: TDG.VP.INFO failed: {}", error))
+        });
+        framework::arch::port::set_port_io_hook(crate::tdx::port_io_through_host);
+        let acceptor: &'static dyn MemoryAcceptor = TDX_ACCEPTOR.call_once(|| TdxAcceptor(tdx));
+        #[cfg(feature = "emulation")]
+        let acceptor: &'static dyn MemoryAcceptor = if emulated {
+            static CHECKING: spin::Once<crate::emu::CheckingAcceptor> = spin::Once::new();
+            CHECKING.call_once(|| crate::emu::CheckingAcceptor(acceptor))
+        } else {
+            acceptor
+        };
+        framework::mm::set_memory_acceptor(acceptor);
+        tdx
+    }
+
+    fn print_boot_line(platform: &dyn Platform) {
+        match platform.kind() {
+            PlatformKind::Tdx => {
+                let Some(tdx) = TDX.get() else { return };
+                #[cfg(feature = "emulation")]
+                if tdx.emulated {
+                    let (unaccepted, private, _) = crate::emu::memory_totals();
+                    let mrtd = crate::emu::measurements().map_or([0; 48], |(mrtd, _)| mrtd);
+                    framework::println!(
+                        "tee: tdx (emulated: TEE emulator, test only; GPAW {}, {} MiB accepted, {} MiB unaccepted, MRTD {:02x}{:02x}{:02x}{:02x}..)",
+                        tdx.info.gpaw,
+                        private >> 20,
+                        unaccepted >> 20,
+                        mrtd[0],
+                        mrtd[1],
+                        mrtd[2],
+                        mrtd[3]
+                    );
+                    return;
+                }
+                framework::println!(
+                    "tee: tdx (GPAW {}, {} of {} vCPUs, attributes {:#x})",
+                    tdx.info.gpaw,
+                    tdx.info.num_vcpus,
+                    tdx.info.max_vcpus,
+                    tdx.info.attributes
+                );
+            }
+            PlatformKind::SevSnp => framework::println!("tee: sev-snp (detected; not supported yet)"),
+            PlatformKind::None => framework::println!("tee: none (no TDX or SEV-SNP detected)"),
         }
     }
-    Platform::None
 }

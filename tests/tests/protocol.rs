@@ -160,7 +160,7 @@ fn print_cmd_prints_and_does_not_run() {
 
 #[test]
 fn unsupported_tee_is_refused() {
-    for tee in ["tdx-emu", "snp-emu", "tdx", "sev-snp"] {
+    for tee in ["snp-emu", "sev-snp"] {
         umbra_run_bare()
             .env("UMBRA_QEMU", "/bin/false")
             .opts(["--tee", tee])

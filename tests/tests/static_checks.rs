@@ -42,6 +42,13 @@ fn tcb_crates_document_every_unsafe_block() {
 fn kernel_crates_are_clippy_clean() {
     // Own target dir: the outer `cargo test` holds the lock on target/.
     let root = workspace_root();
+    // The plain kernel and the test kernel with the TEE emulator.
+    for features in [&[][..], &["--features", "tee-emulation"][..]] {
+        clippy_kernel(&root, features);
+    }
+}
+
+fn clippy_kernel(root: &std::path::Path, features: &[&str]) {
     let out = Command::new("cargo")
         .current_dir(&root)
         .env("RUSTC_BOOTSTRAP", "1")
@@ -55,6 +62,9 @@ fn kernel_crates_are_clippy_clean() {
             "x86_64-unknown-none",
             "-Zbuild-std=core,alloc,compiler_builtins",
             "-Zbuild-std-features=compiler-builtins-mem",
+        ])
+        .args(features)
+        .args([
             "--",
             "-D",
             "warnings",
@@ -62,5 +72,5 @@ fn kernel_crates_are_clippy_clean() {
         .output()
         .expect("run cargo clippy");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "clippy found problems:\n{stderr}");
+    assert!(out.status.success(), "clippy {features:?} found problems:\n{stderr}");
 }

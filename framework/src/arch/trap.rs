@@ -514,12 +514,23 @@ mod tests {
         for vector in [NMI, DOUBLE_FAULT, PAGE_FAULT, MACHINE_CHECK, 32, 255] {
             assert_eq!(set_exception_hook(vector, None), Err(NotHookable(vector)));
         }
-        assert!(set_exception_hook(INVALID_OPCODE, None).is_ok());
+        // Re-install the current #UD hook (the TEE emulator's, under it):
+        // clearing it, even briefly, would break everything it serves.
+        let current = EXCEPTION_HOOKS[usize::from(INVALID_OPCODE)].get();
+        assert!(set_exception_hook(INVALID_OPCODE, current).is_ok());
     }
 
     static UD_HOOK_RAN: AtomicBool = AtomicBool::new(false);
 
+    static PREVIOUS_UD_HOOK: FnSlot<ExceptionHook> = FnSlot::empty();
+
     fn skip_ud2(frame: &mut TrapFrame) -> bool {
+        // Only our ud2 (0f 0b); any other #UD (a TDCALL the TEE emulator
+        // serves) goes to the hook we replaced.
+        let is_ud2 = super::super::extable::probe_read_u64(frame.rip).is_ok_and(|bytes| bytes & 0xffff == 0x0b0f);
+        if !is_ud2 {
+            return PREVIOUS_UD_HOOK.get().is_some_and(|previous| previous(frame));
+        }
         UD_HOOK_RAN.store(true, Ordering::SeqCst);
         frame.rip += 2; // ud2 is 0f 0b
         true
@@ -527,6 +538,7 @@ mod tests {
 
     #[ktest]
     fn invalid_opcode_hook_can_emulate() {
+        PREVIOUS_UD_HOOK.replace(EXCEPTION_HOOKS[usize::from(INVALID_OPCODE)].get());
         let previous = set_invalid_opcode_hook(skip_ud2);
         UD_HOOK_RAN.store(false, Ordering::SeqCst);
         // SAFETY: ud2 raises #UD; the hook skips it.

@@ -131,6 +131,9 @@ pub(crate) fn alloc_block(order: u8) -> Result<u64, OutOfMemory> {
             if let Some(slot) = meta::slot(paddr) {
                 slot.refcount.store(1, Ordering::Release);
             }
+            if let Some(acceptor) = state.acceptor {
+                acceptor.check_handed_out(PhysRange { start: paddr, end: paddr + (PAGE_SIZE << order) as u64 });
+            }
             return Ok(paddr);
         }
         // Out of free memory: accept the next piece of unaccepted memory.

@@ -25,6 +25,11 @@ pub const ACCEPT_CHUNK: u64 = 2 << 20;
 /// before `accept` returned `Ok`.
 pub trait MemoryAcceptor: Sync {
     fn accept(&self, range: PhysRange) -> Result<(), AcceptError>;
+
+    /// Called with every block the frame allocator hands out (same locking
+    /// rules as `accept`). A checking aid: the TEE emulator verifies the
+    /// block was accepted. The default does nothing.
+    fn check_handed_out(&self, _range: PhysRange) {}
 }
 
 /// The platform refused to accept a range (it is then never used).

@@ -126,7 +126,9 @@ impl Task {
     /// CPU time used so far, in nanoseconds.
     pub fn cpu_time_ns(&self) -> u64 {
         let mut total = self.cpu_time_ns.load(Ordering::Relaxed);
-        if self.state() == TaskState::Running {
+        // Still on a CPU (running, or exited but not yet switched away):
+        // add the current stretch.
+        if self.on_cpu.load(Ordering::Acquire) {
             total += crate::arch::tsc::monotonic_ns().saturating_sub(self.run_start_ns.load(Ordering::Relaxed));
         }
         total
@@ -178,6 +180,14 @@ impl Task {
             !self.on_rq.swap(true, Ordering::AcqRel)
         };
         if enqueue {
+            // Not runnable elsewhere before the CPU it is leaving has
+            // switched away (Linux's try_to_wake_up waits the same way):
+            // otherwise two CPUs can each pick the task the other is still
+            // leaving and wait for each other forever in `switch_to`.
+            while self.on_cpu.load(Ordering::Acquire) {
+                crate::smp::poll_pending();
+                core::hint::spin_loop();
+            }
             scheduler::enqueue(self.clone());
         }
         true

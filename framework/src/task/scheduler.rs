@@ -214,6 +214,8 @@ fn switch_to(index: usize, current: Arc<Task>, next: Arc<Task>) {
     // The task may still be leaving another CPU (requeued or woken while
     // that CPU was switching away): wait until its stack is free.
     while next.on_cpu.load(Ordering::Acquire) {
+        // The CPU leaving `next` may be waiting for us (TLB shootdown).
+        crate::smp::poll_pending();
         core::hint::spin_loop();
     }
     let now = crate::arch::tsc::monotonic_ns();

@@ -1,0 +1,143 @@
+//! The emulated host (VMM) behind TDVMCALL: it serves port I/O, MSRs,
+//! CPUID natively (it *is* the host), tracks MapGPA conversions in the
+//! page map, answers GetQuote with "quote service unavailable", and
+//! checks the GHCI register convention the way the TDX module would.
+//!
+//! Owns: the TDVMCALL side of the emulator. Must never: log from the port
+//! I/O path (the console's own output goes through it).
+
+use framework::arch::trap::TrapFrame;
+
+use super::pages::{PageState, PAGE};
+use super::{record, Violation, PAGES, STATS};
+use crate::native;
+use crate::platform::IoSize;
+use crate::tdx::abi::{status, vmcall, vmcall_status, VMCALL_EXPOSE_R10_R15, VMCALL_NEVER_EXPOSED};
+use crate::tdx::quote::{self, QuoteStatus};
+
+/// Pages one MapGPA converts before answering "retry" (so the guest's
+/// retry loop runs).
+const MAP_GPA_PAGES_PER_CALL: u64 = 512;
+
+/// Emulate TDG.VP.VMCALL on `frame` (RAX = module status, R10 = host
+/// status, outputs in R11..R15).
+pub(super) fn vmcall(frame: &mut TrapFrame, shared_bit: u64) {
+    STATS.vmcalls.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    if frame.rcx & VMCALL_NEVER_EXPOSED != 0 || frame.rcx >> 16 != 0 {
+        frame.rax = status::OPERAND_INVALID | status::OPERAND_RCX;
+        return;
+    }
+    frame.rax = status::SUCCESS;
+    if frame.rcx & VMCALL_EXPOSE_R10_R15 != VMCALL_EXPOSE_R10_R15 {
+        // The host would not see the call's own arguments.
+        frame.r10 = vmcall_status::INVALID_OPERAND;
+        record(Violation::HiddenOperands, frame.rcx);
+        return;
+    }
+    if frame.r10 != 0 {
+        frame.r10 = vmcall_status::INVALID_OPERAND; // vendor-specific calls: none
+        return;
+    }
+    frame.r10 = match frame.r11 {
+        vmcall::IO => io(frame),
+        vmcall::RDMSR => {
+            // SAFETY: the guest kernel asked for this MSR on its own CPU,
+            // exactly as if it executed rdmsr; a #GP becomes an error.
+            match unsafe { native::rdmsr_checked(frame.r12 as u32) } {
+                Some(value) if frame.r12 <= u64::from(u32::MAX) => {
+                    frame.r11 = value;
+                    vmcall_status::SUCCESS
+                }
+                _ => vmcall_status::INVALID_OPERAND,
+            }
+        }
+        vmcall::WRMSR => {
+            // SAFETY: as for RDMSR: the guest's own wrmsr, served natively.
+            if frame.r12 <= u64::from(u32::MAX) && unsafe { native::wrmsr_checked(frame.r12 as u32, frame.r13) } {
+                vmcall_status::SUCCESS
+            } else {
+                vmcall_status::INVALID_OPERAND
+            }
+        }
+        vmcall::CPUID => {
+            let r = framework::arch::cpuid::raw(frame.r12 as u32, frame.r13 as u32);
+            (frame.r12, frame.r13, frame.r14, frame.r15) = (r.eax.into(), r.ebx.into(), r.ecx.into(), r.edx.into());
+            vmcall_status::SUCCESS
+        }
+        // A spurious wake-up: the guest loops on its condition anyway.
+        vmcall::HLT => vmcall_status::SUCCESS,
+        vmcall::GET_TD_VM_CALL_INFO => {
+            (frame.r11, frame.r12, frame.r13, frame.r14) = (0, 0, 0, 0);
+            vmcall_status::SUCCESS
+        }
+        vmcall::MAP_GPA => map_gpa(frame, shared_bit),
+        vmcall::GET_QUOTE => get_quote(frame, shared_bit),
+        vmcall::SETUP_EVENT_NOTIFY_INTERRUPT => {
+            if (32..=255).contains(&frame.r12) {
+                vmcall_status::SUCCESS
+            } else {
+                vmcall_status::INVALID_OPERAND
+            }
+        }
+        vmcall::REPORT_FATAL_ERROR => panic!("tdx-emu: the TD reported a fatal error (code {:#x})", frame.r12),
+        _ => vmcall_status::INVALID_OPERAND,
+    };
+}
+
+fn io(frame: &mut TrapFrame) -> u64 {
+    let (Some(size), Ok(port)) = (IoSize::from_bytes(frame.r12 as u8).filter(|_| frame.r12 <= 4), u16::try_from(frame.r14)) else {
+        return vmcall_status::INVALID_OPERAND;
+    };
+    match frame.r13 {
+        // SAFETY: the guest kernel's own port access (its Port contract
+        // holds), performed natively by the emulated host.
+        0 => frame.r11 = u64::from(unsafe { native::port_in(port, size) }),
+        // SAFETY: as above.
+        1 => unsafe { native::port_out(port, size, frame.r15 as u32) },
+        _ => return vmcall_status::INVALID_OPERAND,
+    }
+    vmcall_status::SUCCESS
+}
+
+fn map_gpa(frame: &mut TrapFrame, shared_bit: u64) -> u64 {
+    let to_shared = frame.r12 & shared_bit != 0;
+    let gpa = frame.r12 & !shared_bit;
+    let len = frame.r13;
+    if !gpa.is_multiple_of(PAGE) || !len.is_multiple_of(PAGE) || len == 0 || gpa.checked_add(len).is_none_or(|end| end > shared_bit) {
+        return vmcall_status::ALIGN_ERROR;
+    }
+    let pages = (len / PAGE).min(MAP_GPA_PAGES_PER_CALL);
+    let result = {
+        let _serialised = super::CHANGE_LOCK.lock();
+        PAGES.map_gpa(gpa, pages, to_shared)
+    };
+    if result.is_err() {
+        record(Violation::MapGpaNotRam, gpa);
+        return vmcall_status::INVALID_OPERAND;
+    }
+    if pages * PAGE < len {
+        frame.r11 = (gpa + pages * PAGE) | if to_shared { shared_bit } else { 0 };
+        return vmcall_status::RETRY;
+    }
+    vmcall_status::SUCCESS
+}
+
+fn get_quote(frame: &mut TrapFrame, shared_bit: u64) -> u64 {
+    let gpa = frame.r12 & !shared_bit;
+    let len = frame.r13;
+    if frame.r12 & shared_bit == 0 || !gpa.is_multiple_of(PAGE) || len < quote::HEADER_SIZE as u64 || len > quote::MAX_BUFFER as u64 {
+        return vmcall_status::INVALID_OPERAND;
+    }
+    let all_shared = (0..len.div_ceil(PAGE)).all(|i| PAGES.state(gpa + i * PAGE) == Some(PageState::Shared));
+    if !all_shared || !framework::mm::is_direct_mapped(boot::PhysRange { start: gpa, end: gpa + len }) {
+        record(Violation::QuoteBufferNotShared, gpa);
+        return vmcall_status::INVALID_OPERAND;
+    }
+    // No quote service behind this host (yet): say so in the buffer.
+    let status_field = framework::mm::paddr_to_vaddr(gpa + 8) as *mut u64;
+    // SAFETY: the buffer is shared RAM of the TD in the direct map (checked
+    // above) and at least a header long; the host may write shared memory
+    // at any time, so the guest never holds a Rust reference into it.
+    unsafe { status_field.write_volatile(QuoteStatus::SERVICE_UNAVAILABLE) };
+    vmcall_status::SUCCESS
+}

@@ -1,0 +1,110 @@
+//! The TDX emulator end to end: `umbra run --tee tdx-emu` boots the test
+//! kernel (cargo feature `tee-emulation`) as an emulated TD, and every
+//! in-kernel test passes there, the framework's included; `--tee snp-emu`
+//! is still refused; `--tee tdx` builds a real TDX command line and
+//! refuses on a host without TDX.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use umbra_tests::{fake_qemu, umbra_bin, umbra_run_bare, umbra_run_with_kernel, Output};
+
+/// The emulation kernel image (`umbra build --tee tdx-emu`), built once.
+fn emulation_image() -> PathBuf {
+    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
+    IMAGE
+        .get_or_init(|| {
+            if let Some(k) = std::env::var_os("UMBRA_KERNEL_TEE_EMU").filter(|v| !v.is_empty()) {
+                return PathBuf::from(k);
+            }
+            let out = Command::new(umbra_bin())
+                .args(["build", "--tee", "tdx-emu"])
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("running `umbra build --tee tdx-emu`");
+            assert!(out.status.success(), "`umbra build --tee tdx-emu` failed ({})", out.status);
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            PathBuf::from(stdout.lines().last().expect("image path").trim())
+        })
+        .clone()
+}
+
+fn emulated(mem: &str, guest: &[&str]) -> Output {
+    umbra_run_with_kernel(&emulation_image())
+        .accel("tcg")
+        .timeout(300)
+        .opts(["--tee", "tdx-emu", "--mem", mem])
+        .guest(guest)
+}
+
+fn assert_all_pass(out: &Output) {
+    out.assert_code(0).assert_stdout_lacks("FAILED");
+    let (passed, failed) = out.ktest_summary();
+    assert_eq!(failed, 0, "{out:?}");
+    assert!(passed >= 1, "{out:?}");
+}
+
+#[test]
+fn every_ktest_passes_in_the_emulated_td() {
+    let out = emulated("1G", &["ktest"]);
+    assert_all_pass(&out);
+    let tee = out.line_starting("tee: ");
+    assert!(tee.starts_with("tee: tdx (emulated"), "{tee}");
+    assert!(tee.contains("767 MiB unaccepted"), "RAM above 256 MiB starts unaccepted: {tee}");
+    out.assert_stdout_line("platform: tdx");
+    // The TEE tests ran for real (not the "not under tdx-emu" no-op).
+    out.assert_stdout_lacks("not under --tee tdx-emu");
+    assert!(out.stdout_lines().iter().any(|l| l.starts_with("ktest tee::tests::emulated::lazy_accept")), "{out:?}");
+    assert!(
+        out.stdout_lines().iter().any(|l| l.contains("accepted lazily through TDG.MEM.PAGE.ACCEPT")),
+        "the unaccepted pool was never drawn on\n{out:?}"
+    );
+}
+
+#[test]
+fn without_the_boot_option_the_emulation_kernel_says_none() {
+    // The emulation image without the boot option: no TEE.
+    let out = umbra_run_with_kernel(&emulation_image()).accel("tcg").timeout(120).guest(&["echo", "hi"]);
+    out.assert_code(0);
+    assert_eq!(out.line_starting("tee: "), "tee: none (no TDX or SEV-SNP detected)");
+}
+
+#[test]
+fn snp_emulation_is_still_refused() {
+    umbra_run_bare()
+        .env("UMBRA_QEMU", "/bin/false")
+        .opts(["--tee", "snp-emu"])
+        .guest(&["exit", "0"])
+        .assert_code(2)
+        .assert_stderr_contains("umbra: --tee snp-emu is not supported yet");
+}
+
+#[test]
+fn real_tdx_command_line_and_refusal() {
+    let scratch = umbra_tests::Scratch::new("tdx-cmd");
+    let kernel = scratch.write("bzImage", b"not booted");
+    let out = umbra_run_with_kernel(&kernel)
+        .env("UMBRA_QEMU", fake_qemu())
+        .env("UMBRA_TDVF", "/fw/TDVF.fd")
+        .opts(["--tee", "tdx", "--print-cmd"])
+        .guest(&["exit", "0"]);
+    out.assert_code(0);
+    for part in [
+        " -machine q35,confidential-guest-support=tdx0,kernel-irqchip=split ",
+        " -accel kvm -cpu host ",
+        " -object tdx-guest,id=tdx0 -bios /fw/TDVF.fd ",
+    ] {
+        assert!(out.stdout.contains(part), "missing {part:?}\n{out:?}");
+    }
+    // Without --print-cmd, a host without tdx-guest/TDX KVM is refused
+    // with the reasons (the fake QEMU knows no tdx-guest object).
+    let refused = umbra_run_with_kernel(&kernel)
+        .env("UMBRA_QEMU", fake_qemu())
+        .opts(["--tee", "tdx"])
+        .guest(&["exit", "0"]);
+    refused.assert_code(126).assert_stderr_contains("umbra: --tee tdx: this host cannot run a TDX guest: ");
+    refused.assert_stderr_contains("no tdx-guest object (QEMU >= 10.1 is needed)");
+    let tcg = umbra_run_with_kernel(&kernel).opts(["--tee", "tdx", "--accel", "tcg"]).guest(&["exit", "0"]);
+    tcg.assert_code(2).assert_stderr_contains("--tee tdx needs KVM");
+}
