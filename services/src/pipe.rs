@@ -54,7 +54,7 @@ impl Device for PipeReader {
             return Ok(0);
         }
         let pipe = &self.0;
-        let result = pipe.readable.wait_until(|| {
+        let result = crate::sync::wait_until(&pipe.readable, || {
             let mut state = pipe.state.lock();
             if !state.buffer.is_empty() {
                 let n = buf.len().min(state.buffer.len());
@@ -112,7 +112,7 @@ impl Device for PipeWriter {
         let pipe = &self.0;
         let mut written = 0;
         while written < buf.len() {
-            let step = pipe.writable.wait_until(|| {
+            let step = crate::sync::wait_until(&pipe.writable, || {
                 let mut state = pipe.state.lock();
                 if state.readers == 0 {
                     return Some(Err(crate::errno!(EPIPE, "no reader on the pipe")));

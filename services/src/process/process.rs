@@ -96,7 +96,7 @@ impl VforkDone {
     }
 
     pub fn wait(&self) {
-        self.queue.wait_until(|| self.done.load(Ordering::Acquire).then_some(()));
+        crate::sync::wait_until(&self.queue, || self.done.load(Ordering::Acquire).then_some(()));
     }
 }
 
@@ -290,7 +290,7 @@ impl Process {
 
     /// Block until this process is a zombie; its status.
     pub fn wait_for_exit(&self) -> ExitStatus {
-        self.terminated.wait_until(|| self.exit_status())
+        crate::sync::wait_until(&self.terminated, || self.exit_status())
     }
 
     /// Remove a reaped process from the table.

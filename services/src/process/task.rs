@@ -54,8 +54,11 @@ fn user_task_main(thread: Arc<Thread>, mut context: UserContext) {
         }
         act_on_signals(&thread);
     }
+    log::trace!("pid {}: exiting", process.pid());
     exit_process(&process);
+    log::trace!("pid {}: zombie", process.pid());
     task.set_vm_space(None);
+    log::trace!("pid {}: task done", process.pid());
 }
 
 /// Make the task run in the process's current page tables (the scheduler

@@ -37,7 +37,7 @@ pub fn sys_futex(uaddr: u64, op: u32, val: u32, timeout: u64, _ctx: &mut Syscall
                         return_errno_with_message!(ETIMEDOUT, "futex wait timed out");
                     }
                 }
-                framework::task::sleep(Duration::from_millis(5));
+                crate::sync::sleep(Duration::from_millis(5));
             }
         }
         _ => return_errno_with_message!(ENOSYS, "futex operation not supported"),

@@ -90,7 +90,9 @@ pub fn handle(thread: &Arc<Thread>, user: &mut UserContext) {
     let args = user.syscall_args();
     let process = thread.process().clone();
     let mut ctx = SyscallContext { thread, process: &process, user };
+    log::trace!("pid {}: {}({:#x}, {:#x}, {:#x}, ...)", process.pid(), name(number).unwrap_or("?"), args[0], args[1], args[2]);
     let result = dispatch(number, args, &mut ctx);
+    log::trace!("pid {}: {} -> {:?}", process.pid(), name(number).unwrap_or("?"), result);
     match result {
         Ok(SyscallReturn::Return(value)) => ctx.user.set_syscall_return(value as u64),
         Ok(SyscallReturn::NoReturn) => {}
@@ -275,6 +277,9 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_EXECVEAT => exec::sys_execveat(fd(0), a[1], a[2], a[3], int(4), ctx),
         nr::SYS_STATX => stat::sys_statx(fd(0), a[1], int(2), int(3), a[4], ctx),
         nr::SYS_FACCESSAT2 => namespace::sys_faccessat2(fd(0), a[1], int(2), int(3), ctx),
+        // Optional kernel features libc probes for and copes without:
+        // ENOSYS, not worth a log line.
+        nr::SYS_RSEQ | nr::SYS_CLONE3 => Err(Error::with_message(crate::error::Errno::ENOSYS, "not supported (expected)")),
         _ => unknown(number),
     }
 }

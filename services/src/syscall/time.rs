@@ -96,7 +96,7 @@ pub fn sys_time(tloc: u64) -> SyscallResult {
 
 pub fn sys_nanosleep(req: u64, _rem: u64) -> SyscallResult {
     let ns = read_timespec(req)?;
-    framework::task::sleep(Duration::from_nanos(ns));
+    crate::sync::sleep(Duration::from_nanos(ns));
     ok(0)
 }
 
@@ -107,6 +107,6 @@ pub fn sys_clock_nanosleep(clock: i32, flags: u32, req: u64, _rem: u64) -> Sysca
     let now = clock_ns(clock)?;
     let ns = read_timespec(req)?;
     let delay = if flags & TIMER_ABSTIME != 0 { ns.saturating_sub(now) } else { ns };
-    framework::task::sleep(Duration::from_nanos(delay));
+    crate::sync::sleep(Duration::from_nanos(delay));
     ok(0)
 }

@@ -27,7 +27,7 @@ pub fn sys_wait4(pid: i32, status: u64, options: u32, rusage: u64, ctx: &mut Sys
         return_errno_with_message!(ESRCH, "wait4: no such process group");
     }
     let caller = ctx.process.clone();
-    let found: Result<Option<Arc<Process>>> = caller.child_exited.wait_until(|| {
+    let found: Result<Option<Arc<Process>>> = crate::sync::wait_until(&caller.child_exited, || {
         let children = caller.children.lock();
         let mut any = false;
         for child in children.values().filter(|c| selects(pid, &caller, c)) {

@@ -77,7 +77,7 @@ impl Device for SerialConsole {
             if crate::process::current_thread().is_some_and(|t| t.has_pending_work()) {
                 return_errno_with_message!(EINTR, "console read interrupted by a signal");
             }
-            framework::task::sleep(INPUT_POLL);
+            crate::sync::sleep(INPUT_POLL);
         }
     }
 

@@ -1,0 +1,164 @@
+//! Real Linux programs as PID 1: static musl C programs built for the test
+//! (tests/programs/*.c, `musl-gcc -static`) and Debian's static busybox.
+//! Each asserts on what the program printed and on its exit status, which
+//! the VM reports as its own.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use umbra_tests::{umbra_run, workspace_root, Output, Scratch};
+
+const BUSYBOX: &str = "/bin/busybox";
+
+/// `tests/programs/NAME.c` compiled with `musl-gcc -static` into
+/// target/umbra-test-programs/NAME (once per test binary run).
+fn program(name: &str) -> PathBuf {
+    static BUILD_LOCK: Mutex<()> = Mutex::new(());
+    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let source = workspace_root().join("tests/programs").join(format!("{name}.c"));
+    let out_dir = workspace_root().join("target/umbra-test-programs");
+    std::fs::create_dir_all(&out_dir).expect("creating target/umbra-test-programs");
+    let binary = out_dir.join(name);
+    let fresh = |b: &Path| {
+        let (Ok(bin), Ok(src)) = (std::fs::metadata(b), std::fs::metadata(&source)) else { return false };
+        bin.modified().ok() >= src.modified().ok()
+    };
+    if !fresh(&binary) {
+        let status = Command::new("musl-gcc")
+            .args(["-static", "-O2", "-Wall", "-o"])
+            .arg(&binary)
+            .arg(&source)
+            .status()
+            .expect("running musl-gcc (scripts/setup.sh installs musl-tools)");
+        assert!(status.success(), "musl-gcc failed for {}", source.display());
+    }
+    binary
+}
+
+fn busybox() -> &'static str {
+    assert!(
+        Path::new(BUSYBOX).is_file(),
+        "{BUSYBOX} missing (scripts/setup.sh installs busybox-static)"
+    );
+    BUSYBOX
+}
+
+fn add(host: &Path, guest: &str) -> String {
+    format!("{}:{guest}", host.display())
+}
+
+fn run_busybox(extra: &[String], guest: &[&str]) -> Output {
+    let mut opts = vec!["--add".to_string(), format!("{}:/bin/busybox", busybox())];
+    opts.extend(extra.iter().cloned());
+    umbra_run().opts(opts).guest(guest)
+}
+
+#[test]
+fn musl_hello_prints_and_exits_7() {
+    let hello = program("hello");
+    umbra_run()
+        .opts(["--add", &add(&hello, "/bin/hello")])
+        .guest(&["/bin/hello", "one", "two"])
+        .assert_code(7)
+        .assert_stdout_line("hello from /bin/hello (argc 3)");
+}
+
+#[test]
+fn command_found_through_path() {
+    let hello = program("hello");
+    umbra_run()
+        .opts(["--add", &add(&hello, "/usr/bin/hello")])
+        .guest(&["hello"])
+        .assert_code(7)
+        .assert_stdout_line("hello from hello (argc 1)");
+}
+
+#[test]
+fn syscall_abi_checks_pass() {
+    let checks = program("abi_checks");
+    let out = umbra_run().opts(["--add", &add(&checks, "/bin/abi_checks")]).guest(&["/bin/abi_checks"]);
+    assert!(!out.stdout.contains("FAIL "), "{out:?}");
+    out.assert_stdout_line("0 failures").assert_code(0);
+}
+
+#[test]
+fn busybox_sh_echo_and_exit_status() {
+    run_busybox(&[], &[BUSYBOX, "sh", "-c", "echo hi; exit 3"])
+        .assert_code(3)
+        .assert_stdout_line("hi");
+}
+
+#[test]
+fn busybox_echo_applet() {
+    run_busybox(&[], &[BUSYBOX, "echo", "hello", "busybox"])
+        .assert_code(0)
+        .assert_stdout_line("hello busybox");
+}
+
+#[test]
+fn busybox_ls_root() {
+    let out = run_busybox(&[], &[BUSYBOX, "ls", "/"]);
+    out.assert_code(0);
+    let names: Vec<&str> = out.stdout_lines().iter().flat_map(|l| l.split_whitespace()).collect();
+    for expected in ["bin", "dev", "etc"] {
+        assert!(names.contains(&expected), "ls / lacks {expected}\n{out:?}");
+    }
+}
+
+#[test]
+fn busybox_cat_of_an_added_file() {
+    let s = Scratch::new("cat");
+    let file = s.write("note.txt", b"first line\nsecond line\n");
+    run_busybox(&["--add".into(), add(&file, "/data/note.txt")], &[BUSYBOX, "cat", "/data/note.txt"])
+        .assert_code(0)
+        .assert_stdout_line("first line")
+        .assert_stdout_line("second line");
+}
+
+#[test]
+fn busybox_true_and_false() {
+    run_busybox(&[], &[BUSYBOX, "true"]).assert_code(0);
+    run_busybox(&[], &[BUSYBOX, "false"]).assert_code(1);
+}
+
+#[test]
+fn busybox_sh_forks_pipes_and_execs() {
+    let script = "busybox echo piped | busybox cat; \
+                  busybox mkdir /made && busybox ls -d /made; \
+                  x=$(busybox echo substituted); echo \"got $x\"; \
+                  busybox false; echo status=$?; \
+                  cd /dev && busybox pwd";
+    run_busybox(&[], &[BUSYBOX, "sh", "-c", script])
+        .assert_code(0)
+        .assert_stdout_line("piped")
+        .assert_stdout_line("/made")
+        .assert_stdout_line("got substituted")
+        .assert_stdout_line("status=1")
+        .assert_stdout_line("/dev");
+}
+
+#[test]
+fn shebang_script_runs_through_its_interpreter() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new("shebang");
+    let script = s.write("hello.sh", b"#!/bin/busybox sh\necho \"script got $1\"\nexit 5\n");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    run_busybox(&["--add".into(), add(&script, "/bin/hello.sh")], &["/bin/hello.sh", "arg"])
+        .assert_code(5)
+        .assert_stdout_line("script got arg");
+}
+
+#[test]
+fn init_killed_by_a_signal_reports_128_plus_n() {
+    run_busybox(&[], &[BUSYBOX, "sh", "-c", "kill -9 $$"]).assert_code(137);
+}
+
+#[test]
+fn monitor_words_still_work_without_such_programs() {
+    // Built-in monitor commands when the initramfs has no such program.
+    run_busybox(&[], &["echo", "from", "monitor"])
+        .assert_code(0)
+        .assert_stdout_line("from monitor");
+    run_busybox(&[], &["exit", "4"]).assert_code(4);
+}
