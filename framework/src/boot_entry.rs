@@ -65,6 +65,7 @@ fn __umbra_framework_entry(boot: &'static BootInfo) -> ! {
     let initrd = boot.initrd.and_then(|range| initrd_bytes(boot, range));
     // From here the boot path is the task "main" on CPU 0.
     crate::task::init_this_cpu(0, "main");
+    crate::smp::start_aps(boot, max_cpus(boot.cmdline()));
     log::debug!("framework entry at tsc {}", entry_tsc);
 
     let context = KernelContext { boot, initrd };
@@ -134,4 +135,13 @@ fn page_fault_to_mm(info: &crate::arch::trap::PageFaultInfo) -> bool {
             false
         }
     }
+}
+
+/// `maxcpus=N` on the command line (Linux's name), default all.
+#[cfg(target_os = "none")]
+fn max_cpus(cmdline: &str) -> usize {
+    cmdline
+        .split_ascii_whitespace()
+        .find_map(|word| word.strip_prefix("maxcpus=")?.parse::<usize>().ok())
+        .map_or(crate::cpu_local::MAX_CPUS, |n| n.max(1))
 }

@@ -92,7 +92,11 @@ pub fn init_this_cpu(index: usize, apic_id: u32) {
         crate::arch::msr::write(IA32_GS_BASE, address as u64);
         crate::arch::msr::write(IA32_KERNEL_GS_BASE, 0);
     }
-    cpu.online.store(true, Ordering::SeqCst);
+}
+
+/// Announce that CPU `index` schedules tasks now.
+pub fn set_online(index: usize) {
+    PER_CPU[index].online.store(true, Ordering::SeqCst);
 }
 
 /// The running CPU's state. Before [`init_this_cpu`] ran on the boot CPU,

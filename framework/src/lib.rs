@@ -26,6 +26,8 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+#[cfg(target_os = "none")]
+pub mod acpi_tables;
 pub mod arch;
 pub mod boot_entry;
 pub mod console;
@@ -36,7 +38,10 @@ pub mod mm;
 #[cfg(target_os = "none")]
 mod panic;
 pub mod power;
+#[cfg(target_os = "none")]
+pub mod smp;
 pub mod sync;
+#[cfg(target_os = "none")]
 pub mod task;
 pub mod user;
 

@@ -39,6 +39,36 @@ fn ktest_passes_under_ovmf() {
     assert_all_ktests_pass(&umbra_run().opts(["--firmware", "ovmf"]).guest(&["ktest"]));
 }
 
+/// With two CPUs the SMP tests really run (they skip on one CPU).
+fn assert_smp_tests_ran(out: &Output) {
+    for name in [
+        "smp::tests::tasks_run_on_every_cpu",
+        "smp::tests::tlb_shootdown_reaches_the_other_cpu",
+        "smp::tests::ipi_runs_its_handler_on_the_target_cpu",
+    ] {
+        assert!(
+            out.stdout_lines().iter().any(|l| l.contains(name) && l.ends_with(" ... ok")),
+            "{name} did not pass\n{out:?}"
+        );
+    }
+    out.assert_stdout_lacks("skipped: one CPU online");
+    out.assert_stdout_contains("smp: 2 CPUs online");
+}
+
+#[test]
+fn ktest_passes_under_seabios_smp2() {
+    let out = umbra_run().opts(["--firmware", "seabios", "--smp", "2"]).guest(&["ktest"]);
+    assert_all_ktests_pass(&out);
+    assert_smp_tests_ran(&out);
+}
+
+#[test]
+fn ktest_passes_under_ovmf_smp2() {
+    let out = umbra_run().opts(["--firmware", "ovmf", "--smp", "2"]).guest(&["ktest"]);
+    assert_all_ktests_pass(&out);
+    assert_smp_tests_ran(&out);
+}
+
 #[test]
 fn ktest_filter_selects() {
     let out = umbra_run().guest(&["ktest", "passing_test_runs"]);

@@ -46,6 +46,17 @@ unsafe impl FnPointer for fn() {
     }
 }
 
+// SAFETY: a function pointer type.
+unsafe impl FnPointer for fn(u32, u64) -> bool {
+    fn into_raw(self) -> usize {
+        self as usize
+    }
+    unsafe fn from_raw(raw: usize) -> Self {
+        // SAFETY: as in `fn_pointer!`.
+        unsafe { core::mem::transmute::<usize, Self>(raw) }
+    }
+}
+
 /// An atomically replaceable, optional function pointer.
 pub struct FnSlot<F: FnPointer> {
     raw: AtomicUsize,

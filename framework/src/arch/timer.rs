@@ -68,6 +68,26 @@ static PERIOD_CYCLES: AtomicU64 = AtomicU64::new(0);
 static NEXT_DEADLINE: AtomicU64 = AtomicU64::new(0);
 static MISSED_DEADLINES: AtomicU64 = AtomicU64::new(0);
 static TICK_CALLBACK: FnSlot<fn()> = FnSlot::empty();
+static PERIODIC_COUNT: AtomicU32 = AtomicU32::new(0);
+
+/// Start the tick on an AP with the boot CPU's settings (same rate and
+/// mode; all CPUs have the same APIC timer and TSC frequency).
+pub fn init_this_cpu() {
+    if HZ.load(Ordering::Relaxed) == 0 || !super::apic::is_enabled() {
+        return;
+    }
+    let vector = u64::from(TIMER_VECTOR);
+    if DEADLINE_MODE.load(Ordering::Relaxed) {
+        registers::set_lvt(registers::MODE_TSC_DEADLINE | vector);
+        // SAFETY: mfence only orders memory accesses (see `init`).
+        unsafe { core::arch::asm!("mfence", options(nostack, preserves_flags)) };
+        registers::set_tsc_deadline(super::tsc::read() + PERIOD_CYCLES.load(Ordering::Relaxed));
+    } else {
+        registers::set_divide(registers::DIVIDE_BY_16);
+        registers::set_lvt(registers::MODE_PERIODIC | vector);
+        registers::set_initial_count(PERIODIC_COUNT.load(Ordering::Relaxed));
+    }
+}
 
 /// Start the boot CPU's tick at `hz`. `mode` `None` picks TSC-deadline
 /// when available. Needs `tsc::init` and `apic::init` first; interrupts
@@ -100,6 +120,7 @@ pub fn init(hz: u32, mode: Option<TimerMode>) -> Result<TimerInfo, TimerError> {
     match (mode, apic_hz) {
         (TimerMode::Periodic, Some(apic_hz)) => {
             let count = (apic_hz / u64::from(hz)).clamp(1, u64::from(u32::MAX)) as u32;
+            PERIODIC_COUNT.store(count, Ordering::Relaxed);
             registers::set_divide(registers::DIVIDE_BY_16);
             registers::set_lvt(registers::MODE_PERIODIC | vector);
             registers::set_initial_count(count);
@@ -166,6 +187,18 @@ fn calibrate(tsc_hz: u64) -> Result<u64, TimerError> {
 }
 
 fn on_tick(_frame: &TrapFrame) {
+    let boot_cpu = crate::cpu_local::this_cpu().index == 0;
+    if !boot_cpu {
+        // APs: re-arm (deadline mode) and run the callback; the global tick
+        // count and the missed-deadline accounting are the boot CPU's.
+        if DEADLINE_MODE.load(Ordering::Relaxed) {
+            registers::set_tsc_deadline(super::tsc::read() + PERIOD_CYCLES.load(Ordering::Relaxed));
+        }
+        if let Some(callback) = TICK_CALLBACK.get() {
+            callback();
+        }
+        return;
+    }
     TICKS.fetch_add(1, Ordering::Relaxed);
     if DEADLINE_MODE.load(Ordering::Relaxed) {
         let period = PERIOD_CYCLES.load(Ordering::Relaxed);
@@ -214,8 +247,12 @@ mod tests {
 
     static CALLBACKS: AtomicU64 = AtomicU64::new(0);
 
+    /// Counts the boot CPU's callbacks (every CPU ticks; `ticks()` is the
+    /// boot CPU's count).
     fn count_callback() {
-        CALLBACKS.fetch_add(1, Ordering::Relaxed);
+        if crate::cpu_local::this_cpu().index == 0 {
+            CALLBACKS.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// One 200 ms window measured by the TSC.

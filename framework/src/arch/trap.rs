@@ -298,6 +298,7 @@ extern "C" fn dispatch(frame: &mut TrapFrame) {
     } else {
         super::irq::dispatch(frame);
         // Interrupts are the preemption points of kernel code.
+        #[cfg(target_os = "none")]
         crate::task::preempt_point();
     }
 }

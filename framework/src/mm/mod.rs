@@ -211,3 +211,20 @@ mod boot_init {
         installed
     }
 }
+
+/// Physical address of the kernel's own PML4 (for AP start-up).
+#[cfg(target_os = "none")]
+pub(crate) fn kernel_root_paddr() -> u64 {
+    kernel_space::kernel_root()
+}
+
+/// Load the kernel's own tables on an AP that comes up on the trampoline's.
+///
+/// # Safety
+/// `root` is [`kernel_root_paddr`] and the caller runs in the kernel's upper
+/// half (mapped identically in both tables).
+#[cfg(target_os = "none")]
+pub(crate) unsafe fn load_kernel_root(root: u64) {
+    // SAFETY: forwarded to the caller.
+    unsafe { paging_regs::write_cr3(root) }
+}

@@ -18,7 +18,9 @@ const FULL_FLUSH_PAGES: usize = 32;
 /// Make every CPU forget its translations of `range` in the address space
 /// whose PML4 is at `root`. Returns after they have.
 pub fn flush_range(root: u64, range: Range<usize>) {
-    // Cross-CPU shootdown goes here once other CPUs run.
+    // Other CPUs may run threads of this space: they flush everything
+    // (cheaper than tracking which CPU loaded which root, at our sizes).
+    crate::smp::flush_all_cpus();
     if paging_regs::read_cr3() != root {
         return;
     }

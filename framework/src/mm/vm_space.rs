@@ -86,8 +86,13 @@ pub struct VmSpace {
     lock: IrqSafeMutex<()>,
 }
 
-/// The space loaded in CR3 on this CPU (per-CPU once there are more).
-static ACTIVE: IrqSafeMutex<Option<Arc<VmSpace>>> = IrqSafeMutex::new(None);
+/// The address space each CPU has loaded (by CPU index).
+static ACTIVE: [IrqSafeMutex<Option<Arc<VmSpace>>>; crate::cpu_local::MAX_CPUS] =
+    [const { IrqSafeMutex::new(None) }; crate::cpu_local::MAX_CPUS];
+
+fn active_slot() -> &'static IrqSafeMutex<Option<Arc<VmSpace>>> {
+    &ACTIVE[crate::cpu_local::this_cpu().index]
+}
 
 impl VmSpace {
     /// An empty user half over the kernel's upper half.
@@ -271,7 +276,7 @@ impl VmSpace {
 
     /// Load this space on this CPU (CR3) and keep it alive while loaded.
     pub fn activate(self: &Arc<Self>) {
-        let mut active = ACTIVE.lock();
+        let mut active = active_slot().lock();
         // SAFETY: the upper half of our PML4 is the kernel's (copied at
         // creation; those entries never change), so the kernel stays mapped.
         unsafe { paging_regs::write_cr3(self.root) };
@@ -395,7 +400,7 @@ impl Drop for VmSpace {
 /// Load the kernel's own tables (no user space) on this CPU and release
 /// the active space.
 pub fn activate_kernel_space() {
-    let mut active = ACTIVE.lock();
+    let mut active = active_slot().lock();
     // SAFETY: the kernel's root maps the kernel.
     unsafe { paging_regs::write_cr3(kernel_root()) };
     let previous = active.take();
@@ -405,7 +410,7 @@ pub fn activate_kernel_space() {
 
 /// The space loaded on this CPU, if any.
 pub fn active_vm_space() -> Option<Arc<VmSpace>> {
-    ACTIVE.lock().clone()
+    active_slot().lock().clone()
 }
 
 /// Frames unmapped but not yet released: their translations must leave

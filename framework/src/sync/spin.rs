@@ -66,6 +66,10 @@ impl<T: ?Sized> SpinLock<T> {
             .is_err()
         {
             while self.locked.load(Ordering::Relaxed) {
+                // The holder may be waiting for us (TLB shootdown) with
+                // interrupts off: answer it while we wait.
+                #[cfg(target_os = "none")]
+                crate::smp::poll_pending();
                 core::hint::spin_loop();
             }
         }

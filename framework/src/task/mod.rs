@@ -78,6 +78,8 @@ pub struct Task {
     sched_lock: crate::sync::SpinLock<()>,
     /// The CPU whose run queue takes this task when it is woken.
     last_cpu: AtomicUsize,
+    /// Only this CPU may run the task (never stolen), if set.
+    pinned_cpu: Option<usize>,
     context: UnsafeCell<TaskContext>,
     /// The stack memory (None for the boot task, which runs on the boot stack).
     stack: Option<Box<[usize]>>,
@@ -90,9 +92,8 @@ pub struct Task {
     data: Box<dyn Any + Send + Sync>,
     /// Tasks waiting in `join` for this one to exit.
     exit_waiters: crate::sync::WaitQueue,
-    /// The user address space this task runs in, if any: the scheduler
-    /// activates it whenever it switches to this task.
-    #[cfg(target_os = "none")]
+    /// The user address space this task runs in (loaded on every switch to
+    /// it, on whichever CPU), or None for kernel-only tasks.
     vm_space: crate::sync::SpinLock<Option<Arc<crate::mm::VmSpace>>>,
 }
 
@@ -188,11 +189,12 @@ pub struct TaskOptions {
     name: String,
     data: Box<dyn Any + Send + Sync>,
     cpu: Option<usize>,
+    pinned: bool,
 }
 
 impl TaskOptions {
     pub fn new(name: &str) -> Self {
-        Self { name: String::from(name), data: Box::new(()), cpu: None }
+        Self { name: String::from(name), data: Box::new(()), cpu: None, pinned: false }
     }
     /// Attach services' data to the task.
     pub fn data(mut self, data: impl Any + Send + Sync) -> Self {
@@ -204,6 +206,13 @@ impl TaskOptions {
         self.cpu = Some(cpu);
         self
     }
+    /// Run only on this CPU (a CPU index below `smp::cpu_count()`).
+    pub fn pin(mut self, cpu: usize) -> Self {
+        self.cpu = Some(cpu);
+        self.pinned = true;
+        self
+    }
+
     /// Create the task and make it runnable.
     pub fn spawn(self, body: impl FnOnce() + Send + 'static) -> Arc<Task> {
         let task = self.build(body);
@@ -222,6 +231,7 @@ impl TaskOptions {
             on_rq: AtomicBool::new(true),
             sched_lock: crate::sync::SpinLock::new(()),
             last_cpu: AtomicUsize::new(self.cpu.unwrap_or_else(scheduler::pick_cpu_for_new_task)),
+            pinned_cpu: if self.pinned { self.cpu } else { None },
             context: UnsafeCell::new(TaskContext::default()),
             stack: None,
             entry: crate::sync::SpinLock::new(Some(Box::new(body))),
@@ -229,7 +239,6 @@ impl TaskOptions {
             run_start_ns: AtomicU64::new(0),
             data: self.data,
             exit_waiters: crate::sync::WaitQueue::new(),
-            #[cfg(target_os = "none")]
             vm_space: crate::sync::SpinLock::new(None),
         });
         // The entry argument is the Task's address; the run queue keeps the
@@ -312,11 +321,24 @@ pub fn init_this_cpu(index: usize, name: &str) {
     crate::user::init_this_cpu();
     let idle = TaskOptions::new("idle").cpu(index).build(|| scheduler::idle_loop());
     scheduler::set_idle(idle);
+    crate::cpu_local::set_online(index);
+}
+
+/// Join the scheduler on an AP: the code running now becomes this CPU's
+/// idle task. Never returns.
+pub fn init_ap(index: usize, apic_id: u32) -> ! {
+    crate::cpu_local::init_this_cpu(index, apic_id);
+    let idle = adopt_current_context("idle", index);
+    crate::user::init_this_cpu();
+    scheduler::set_idle(idle);
+    crate::cpu_local::set_online(index);
+    crate::arch::irq::enable_local();
+    scheduler::idle_loop()
 }
 
 /// Make the code running now (the boot path on the boot CPU, or an AP's
 /// bring-up path) a task of its own, so it can block and be switched away.
-fn adopt_current_context(name: &str, cpu: usize) {
+fn adopt_current_context(name: &str, cpu: usize) -> Arc<Task> {
     let task = Arc::new(Task {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         name: String::from(name),
@@ -325,6 +347,7 @@ fn adopt_current_context(name: &str, cpu: usize) {
         on_rq: AtomicBool::new(true),
         sched_lock: crate::sync::SpinLock::new(()),
         last_cpu: AtomicUsize::new(cpu),
+        pinned_cpu: Some(cpu),
         context: UnsafeCell::new(TaskContext::default()),
         stack: None,
         entry: crate::sync::SpinLock::new(None),
@@ -332,10 +355,10 @@ fn adopt_current_context(name: &str, cpu: usize) {
         run_start_ns: AtomicU64::new(crate::arch::tsc::monotonic_ns()),
         data: Box::new(()),
         exit_waiters: crate::sync::WaitQueue::new(),
-        #[cfg(target_os = "none")]
         vm_space: crate::sync::SpinLock::new(None),
     });
-    scheduler::set_current(task);
+    scheduler::set_current(task.clone());
+    task
 }
 
 #[cfg(target_os = "none")]

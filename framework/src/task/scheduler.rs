@@ -113,14 +113,18 @@ fn steal(for_cpu: usize) -> Option<Arc<Task>> {
     let victim = (0..online)
         .filter(|&cpu| cpu != for_cpu)
         .max_by_key(|&cpu| SCHEDULERS[cpu].lock().queue.len())?;
-    let task = SCHEDULERS[victim].lock().queue.pop_front()?;
+    let task = {
+        let mut victim_queue = SCHEDULERS[victim].lock();
+        let at = victim_queue.queue.iter().position(|t| t.pinned_cpu.is_none())?;
+        victim_queue.queue.remove(at)?
+    };
     task.last_cpu.store(for_cpu, Ordering::Relaxed);
     Some(task)
 }
 
 /// Give up the CPU if another task is waiting (round-robin).
 pub fn yield_now() {
-    schedule();
+    schedule_with(false);
 }
 
 /// Called on the way out of an interrupt: switch if the tick (or a wake-up)
@@ -128,7 +132,7 @@ pub fn yield_now() {
 pub fn preempt_point() {
     let cpu = this_cpu();
     if cpu.preempt_count.load(Ordering::Acquire) == 0 && cpu.need_resched.load(Ordering::Acquire) {
-        schedule();
+        schedule_with(true);
     }
 }
 
@@ -137,6 +141,14 @@ pub fn preempt_point() {
 /// Sleeping -> off the queues until woken; Runnable (woken before it could
 /// switch away) -> keeps running; Exited -> dropped after the switch.
 pub(super) fn schedule() {
+    schedule_with(false);
+}
+
+/// `preempted`: the switch is forced (timer, wake-up), not asked for by the
+/// task. A preempted task stays on the run queue whatever its state, like
+/// Linux's preemption: it may be between `prepare_to_sleep` and joining
+/// a wait queue, and must get to finish that (and then block for real).
+fn schedule_with(preempted: bool) {
     let _irq = crate::arch::irq::disable_local();
     let index = this_index();
     this_cpu().need_resched.store(false, Ordering::Release);
@@ -156,6 +168,7 @@ pub(super) fn schedule() {
                 return;
             }
             TaskState::Running => current_keeps_cpu_if_alone = true,
+            TaskState::Sleeping | TaskState::Exited if preempted => current_keeps_cpu_if_alone = true,
             TaskState::Sleeping | TaskState::Exited => {
                 current_keeps_cpu_if_alone = false;
                 if !current_is_idle {
@@ -182,8 +195,11 @@ pub(super) fn schedule() {
             }
         },
     };
-    if current.state() == TaskState::Running && !current_is_idle {
-        current.set_state(TaskState::Runnable);
+    let current_state = current.state();
+    if (current_state == TaskState::Running || preempted) && !current_is_idle {
+        if current_state == TaskState::Running {
+            current.set_state(TaskState::Runnable);
+        }
         SCHEDULERS[index].lock().queue.push_back(current.clone());
     }
     switch_to(index, current, next);
@@ -215,7 +231,11 @@ fn switch_to(index: usize, current: Arc<Task>, next: Arc<Task>) {
     }
     next.on_cpu.store(true, Ordering::Release);
     next.last_cpu.store(index, Ordering::Relaxed);
-    next.set_state(TaskState::Running);
+    // A task preempted while preparing to sleep (or exit) keeps that state:
+    // it finishes blocking when it runs again.
+    if next.state() == TaskState::Runnable {
+        next.set_state(TaskState::Running);
+    }
     let prev_ctx = current.context.get();
     let next_ctx = next.context.get() as *const context::TaskContext;
     {
@@ -273,5 +293,6 @@ pub fn idle_loop() -> ! {
 /// Does another CPU have more than one task waiting?
 fn work_to_steal() -> bool {
     let online = crate::cpu_local::online_count().max(1);
-    (0..online).any(|cpu| SCHEDULERS[cpu].lock().queue.len() > 1)
+    let me = this_index();
+    (0..online).any(|cpu| cpu != me && SCHEDULERS[cpu].lock().queue.iter().filter(|t| t.pinned_cpu.is_none()).count() > 1)
 }

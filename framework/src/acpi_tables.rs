@@ -1,0 +1,88 @@
+//! Access to the firmware's ACPI tables (through the `acpi` crate), read
+//! via the direct map. The tables come from the host: the crate checks
+//! signatures and checksums, and callers bound every count they take from
+//! them.
+
+use core::ptr::NonNull;
+
+use acpi::madt::{Madt, MadtEntry};
+use acpi::{AcpiHandler, AcpiTables, PhysicalMapping};
+
+/// Maps physical regions through the kernel's direct map (no new mappings).
+#[derive(Clone, Copy, Debug)]
+struct DirectMapHandler;
+
+impl AcpiHandler for DirectMapHandler {
+    unsafe fn map_physical_region<T>(&self, physical_address: usize, size: usize) -> PhysicalMapping<Self, T> {
+        let virtual_address = crate::mm::paddr_to_vaddr(physical_address as u64) as *mut T;
+        // SAFETY: the direct map covers the low 4 GiB and all RAM, where
+        // firmware places its tables; the acpi crate only reads `size`
+        // bytes from the mapping. The pointer is non-null (direct-map base
+        // is far above 0).
+        unsafe {
+            PhysicalMapping::new(
+                physical_address,
+                NonNull::new_unchecked(virtual_address),
+                size,
+                size,
+                *self,
+            )
+        }
+    }
+
+    fn unmap_physical_region<T>(_region: &PhysicalMapping<Self, T>) {}
+}
+
+/// A local APIC the firmware lists as usable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcessorApic {
+    pub apic_id: u32,
+}
+
+/// Find the tables from the RSDP the boot loader gave, or by the BIOS
+/// search (EBDA and 0xE0000-0xFFFFF) when it gave none.
+fn tables(rsdp: Option<u64>) -> Option<AcpiTables<DirectMapHandler>> {
+    let result = match rsdp {
+        // SAFETY: the RSDP address came from the firmware (EFI configuration
+        // table or boot_params); the crate validates signature and checksum
+        // before trusting it, and reads through the direct map.
+        Some(address) => unsafe { AcpiTables::from_rsdp(DirectMapHandler, address as usize) },
+        // SAFETY: the BIOS areas searched are low RAM/ROM, in the direct map.
+        None => unsafe { AcpiTables::search_for_rsdp_bios(DirectMapHandler) },
+    };
+    match result {
+        Ok(tables) => Some(tables),
+        Err(error) => {
+            log::warn!("acpi: no usable tables ({:?})", error);
+            None
+        }
+    }
+}
+
+/// The enabled (or online-capable) processors of the MADT, at most `limit`.
+pub fn processors(rsdp: Option<u64>, limit: usize, out: &mut alloc::vec::Vec<ProcessorApic>) {
+    let Some(tables) = tables(rsdp) else { return };
+    let madt = match tables.find_table::<Madt>() {
+        Ok(madt) => madt,
+        Err(error) => {
+            log::warn!("acpi: no MADT ({:?})", error);
+            return;
+        }
+    };
+    for entry in madt.get().entries() {
+        let (apic_id, flags) = match entry {
+            MadtEntry::LocalApic(entry) => (u32::from(entry.apic_id), entry.flags),
+            MadtEntry::LocalX2Apic(entry) => (entry.x2apic_id, entry.flags),
+            _ => continue,
+        };
+        // Bit 0: enabled; bit 1: online capable (may be enabled later).
+        if flags & 0b11 == 0 || out.iter().any(|p| p.apic_id == apic_id) {
+            continue;
+        }
+        if out.len() == limit {
+            log::warn!("acpi: more than {} processors; the rest are not used", limit);
+            break;
+        }
+        out.push(ProcessorApic { apic_id });
+    }
+}
