@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use umbra_tests::{umbra_run, workspace_root, Output, Scratch};
+use umbra_tests::{umbra_bin, umbra_run, workspace_root, Output, Scratch};
 
 const BUSYBOX: &str = "/bin/busybox";
 
@@ -161,4 +161,47 @@ fn monitor_words_still_work_without_such_programs() {
         .assert_code(0)
         .assert_stdout_line("from monitor");
     run_busybox(&[], &["exit", "4"]).assert_code(4);
+}
+
+/// Run busybox `sh` interactively: wait for its prompt on the console,
+/// then type `input`. Returns (exit status, everything printed).
+fn interactive_shell(input: &[u8]) -> (Option<i32>, String) {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let args = umbra_run().opts(["--add".to_string(), format!("{}:/bin/busybox", busybox())]).argv(&[BUSYBOX, "sh"]);
+    let mut child = Command::new(umbra_bin())
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("running umbra");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Input sent before the kernel owns the UART would be lost: wait for
+    // the prompt (or the end of output).
+    while !String::from_utf8_lossy(&seen).contains("/ # ") {
+        match stdout.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input).unwrap();
+    stdout.read_to_end(&mut seen).unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    (status.code(), String::from_utf8_lossy(&seen).into_owned())
+}
+
+#[test]
+fn interactive_shell_on_the_console() {
+    // The shell edits its own line (raw mode); `cat` reads in canonical
+    // mode with echo, so the line appears twice and ^D ends it.
+    let (code, out) = interactive_shell(b"echo typed-$((2+3))\nbusybox cat\nline for cat\n\x04exit 6\n");
+    assert_eq!(code, Some(6), "{out}");
+    let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
+    assert!(lines.contains(&"typed-5"), "{out}");
+    assert_eq!(lines.iter().filter(|l| **l == "line for cat").count(), 2, "{out}");
 }
