@@ -83,6 +83,28 @@ fn syscall_abi_checks_pass() {
 }
 
 #[test]
+fn signal_handlers_masks_and_sigreturn() {
+    let signals = program("signals");
+    let out = umbra_run().opts(["--add", &add(&signals, "/bin/signals")]).guest(&["/bin/signals"]);
+    assert!(!out.stdout.contains("FAIL "), "{out:?}");
+    out.assert_stdout_line("0 failures").assert_code(0);
+}
+
+#[test]
+fn busybox_sh_wait_trap_and_kill() {
+    // `wait` sleeps in rt_sigsuspend until the shell's SIGCHLD handler ran.
+    let script = "busybox sleep 100 & p=$!; busybox sleep 0.2; busybox kill $p; wait $p; echo killed=$?; \
+                  busybox sleep 100 | busybox cat & busybox sleep 0.2; kill %1; wait; echo job-done; \
+                  trap 'echo trapped' USR1; busybox kill -USR1 $$; busybox sleep 0.1 & wait; echo end";
+    run_busybox(&[], &[BUSYBOX, "sh", "-c", script])
+        .assert_code(0)
+        .assert_stdout_line("killed=143")
+        .assert_stdout_line("job-done")
+        .assert_stdout_line("trapped")
+        .assert_stdout_line("end");
+}
+
+#[test]
 fn busybox_sh_echo_and_exit_status() {
     run_busybox(&[], &[BUSYBOX, "sh", "-c", "echo hi; exit 3"])
         .assert_code(3)
