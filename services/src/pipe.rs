@@ -167,7 +167,8 @@ impl Drop for PipeWriter {
     }
 }
 
-/// A wait that a signal interrupts (`EINTR`) when a user thread waits.
+/// A wait that a signal interrupts (`ERESTART`, see
+/// `Thread::wait_interruptible`) when a user thread waits.
 fn wait<R>(queue: &Arc<WaitQueue>, condition: impl FnMut() -> Option<Result<R>>) -> Result<R> {
     match crate::process::current_thread() {
         Some(thread) => thread.wait_interruptible(queue, condition),

@@ -120,6 +120,39 @@ int main(void) {
     waitpid(child, &status, 0);
     check("kill_sleeping_child", WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
 
+    /* SA_RESTART: a read interrupted by a handled signal goes on;
+     * without it the read fails with EINTR. */
+    for (int restart = 1; restart >= 0; restart--) {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_usr1;
+        sa.sa_flags = SA_SIGINFO | (restart ? SA_RESTART : 0);
+        sigaction(SIGUSR1, &sa, NULL);
+        int p[2];
+        pipe(p);
+        pid_t parent = getpid();
+        int count_before = usr1_count;
+        child = fork();
+        if (child == 0) {
+            struct timespec d = {0, 30 * 1000 * 1000};
+            nanosleep(&d, NULL);
+            kill(parent, SIGUSR1);
+            nanosleep(&d, NULL);
+            write(p[1], "x", 1);
+            _exit(0);
+        }
+        char c = 0;
+        errno = 0;
+        ssize_t n = read(p[0], &c, 1);
+        if (restart) {
+            check("sa_restart_read_continues", n == 1 && c == 'x' && usr1_count == count_before + 1);
+        } else {
+            check("no_sa_restart_read_eintr", n == -1 && errno == EINTR && usr1_count == count_before + 1);
+        }
+        waitpid(child, &status, 0);
+        close(p[0]);
+        close(p[1]);
+    }
+
     printf("%d failures\n", failures);
     return failures;
 }

@@ -358,6 +358,10 @@ pub struct ThreadState {
     pub altstack: [u64; 3],
     /// The mask to restore after the handler of a `rt_sigsuspend`.
     pub saved_mask: Option<SigSet>,
+    /// The number of the syscall a signal just interrupted with
+    /// `ERESTART`: restarted if the handler has `SA_RESTART` (or if no
+    /// handler runs).
+    pub restart_syscall: Option<u64>,
 }
 
 impl Thread {
@@ -368,14 +372,16 @@ impl Thread {
     }
 
     /// Block on `queue` until `condition` gives a result, or until a signal
-    /// is pending (`EINTR`): [`Process::send_signal`] wakes the queue.
+    /// is pending: [`Process::send_signal`] wakes the queue. The error is
+    /// then `ERESTART` (Linux's ERESTARTSYS: the syscall layer turns it
+    /// into a restart under `SA_RESTART`, else `EINTR`).
     pub fn wait_interruptible<R>(&self, queue: &Arc<WaitQueue>, mut condition: impl FnMut() -> Option<Result<R>>) -> Result<R> {
         *self.waiting.lock() = Some(queue.clone());
         let result = crate::sync::wait_until(queue, || {
             if let Some(result) = condition() {
                 return Some(result);
             }
-            self.has_pending_work().then(|| Err(crate::errno!(EINTR, "interrupted by a signal")))
+            self.has_pending_work().then(|| Err(crate::errno!(ERESTART, "interrupted by a signal")))
         });
         *self.waiting.lock() = None;
         result

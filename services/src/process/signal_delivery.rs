@@ -5,8 +5,9 @@
 //!
 //! Owns: the frame layout and the mask rules (`sa_mask`, `SA_NODEFER`,
 //! `SA_RESETHAND`, `SA_ONSTACK`, the mask `rt_sigsuspend` swapped in).
-//! Not yet: restarting interrupted system calls (`SA_RESTART`): they
-//! return `EINTR`.
+//! Interrupted system calls restart under `SA_RESTART` (see
+//! `process::task`); `nanosleep`, `poll`, `pause` and `rt_sigsuspend`
+//! always return `EINTR`.
 
 use alloc::vec;
 
@@ -19,6 +20,7 @@ use crate::{errno, uaccess};
 
 pub const SA_SIGINFO: u64 = 0x4;
 pub const SA_RESTORER: u64 = 0x0400_0000;
+pub const SA_RESTART: u64 = 0x1000_0000;
 pub const SA_ONSTACK: u64 = 0x0800_0000;
 pub const SA_NODEFER: u64 = 0x4000_0000;
 pub const SA_RESETHAND: u64 = 0x8000_0000;

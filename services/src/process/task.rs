@@ -136,6 +136,7 @@ fn handle_exception(thread: &Thread, context: &UserContext, exception: UserExcep
 /// `rt_sigsuspend` swapped in is put back if no handler took it.
 fn act_on_signals(thread: &Thread, context: &mut UserContext) {
     let process = thread.process();
+    let restart = thread.state.lock().restart_syscall.take();
     let mask = thread.state.lock().sigmask;
     let mut deliverable = process.pending_signals().0 & !mask.0;
     if process.pending_signals().contains(SIGKILL) {
@@ -153,16 +154,30 @@ fn act_on_signals(thread: &Thread, context: &mut UserContext) {
         if action.is_default() || action.is_ignored() {
             continue;
         }
+        if let (Some(number), true) = (restart, action.flags & signal_delivery::SA_RESTART != 0) {
+            restart_syscall(context, number);
+        }
         if let Err(error) = signal_delivery::setup_frame(thread, context, sig, action, &info) {
             log::info!("pid {}: cannot deliver {}: {}", process.pid(), signal::name(sig), error);
             process.begin_exit(ExitStatus::Signaled { signal: SIGSEGV, core: false });
         }
         return;
     }
+    // No handler ran: an interrupted syscall starts again.
+    if let Some(number) = restart {
+        restart_syscall(context, number);
+    }
     let mut state = thread.state.lock();
     if let Some(saved) = state.saved_mask.take() {
         state.sigmask = saved;
     }
+}
+
+/// Make the thread execute its `syscall` instruction (2 bytes) again.
+fn restart_syscall(context: &mut UserContext, number: u64) {
+    let regs = context.regs_mut();
+    regs.rip -= 2;
+    regs.rax = number;
 }
 
 /// Release everything the process holds and leave a zombie for the

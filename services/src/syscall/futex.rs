@@ -38,7 +38,7 @@ pub fn sys_futex(uaddr: u64, op: u32, val: u32, timeout: u64, ctx: &mut SyscallC
                     }
                 }
                 if ctx.thread.has_pending_work() {
-                    return_errno_with_message!(EINTR, "futex wait interrupted by a signal");
+                    return_errno_with_message!(ERESTART, "futex wait interrupted by a signal");
                 }
                 crate::sync::sleep(Duration::from_millis(5));
             }

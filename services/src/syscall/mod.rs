@@ -3,7 +3,9 @@
 //! Owns: turning a `syscall` instruction into a call of one `sys_*`
 //! function (one file per family, Asterinas style) and its result into
 //! `rax` (`-errno` for an [`Error`]); logging unknown numbers once, by
-//! name. Every user pointer goes through [`crate::uaccess`], so a bad
+//! name. `ERESTART` is internal (Linux's ERESTARTSYS): a syscall a signal
+//! interrupted; the caller sees `EINTR` unless signal delivery restarts
+//! it. Every user pointer goes through [`crate::uaccess`], so a bad
 //! pointer is `EFAULT`, never a kernel fault.
 
 mod arch_prctl;
@@ -36,7 +38,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use framework::user::UserContext;
 
-use crate::error::{Error, Result};
+use crate::error::{Errno, Error, Result};
 use crate::fs::flags::AT_FDCWD;
 use crate::fs::{OpenFile, Path};
 use crate::process::{Process, Thread};
@@ -91,11 +93,18 @@ pub fn handle(thread: &Arc<Thread>, user: &mut UserContext) {
     let process = thread.process().clone();
     let mut ctx = SyscallContext { thread, process: &process, user };
     log::trace!("pid {}: {}({:#x}, {:#x}, {:#x}, ...)", process.pid(), name(number).unwrap_or("?"), args[0], args[1], args[2]);
+    thread.state.lock().restart_syscall = None;
     let result = dispatch(number, args, &mut ctx);
     log::trace!("pid {}: {} -> {:?}", process.pid(), name(number).unwrap_or("?"), result);
     match result {
         Ok(SyscallReturn::Return(value)) => ctx.user.set_syscall_return(value as u64),
         Ok(SyscallReturn::NoReturn) => {}
+        Err(error) if error.errno() == Errno::ERESTART => {
+            // Interrupted by a signal: EINTR unless the signal code
+            // restarts it (SA_RESTART, or no handler ran).
+            thread.state.lock().restart_syscall = Some(number);
+            ctx.user.set_syscall_return(Error::new(Errno::EINTR).to_syscall_return() as u64);
+        }
         Err(error) => {
             log::debug!("pid {}: {}: {}", process.pid(), name(number).unwrap_or("?"), error);
             ctx.user.set_syscall_return(error.to_syscall_return() as u64);

@@ -127,8 +127,9 @@ pub fn sys_pause(ctx: &mut SyscallContext) -> SyscallResult {
 }
 
 fn pause(ctx: &SyscallContext) -> SyscallResult {
+    // Never restarted (Linux's ERESTARTNOHAND with a handler to run).
     let queue = Arc::new(framework::sync::WaitQueue::new());
-    ctx.thread.wait_interruptible::<()>(&queue, || None)?;
+    let _ = ctx.thread.wait_interruptible::<()>(&queue, || None);
     return_errno_with_message!(EINTR, "woken by a signal")
 }
 

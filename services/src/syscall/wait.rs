@@ -45,7 +45,7 @@ pub fn sys_wait4(pid: i32, status: u64, options: u32, rusage: u64, ctx: &mut Sys
         }
         // Woken by send_signal too.
         if thread.has_pending_work() {
-            return Some(Err(crate::errno!(EINTR, "wait4 interrupted by a signal")));
+            return Some(Err(crate::errno!(ERESTART, "wait4 interrupted by a signal")));
         }
         None
     });

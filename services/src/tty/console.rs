@@ -83,7 +83,7 @@ impl Device for SerialConsole {
                 return_errno_with_message!(EAGAIN, "no console input ready");
             }
             if crate::process::current_thread().is_some_and(|t| t.has_pending_work()) {
-                return_errno_with_message!(EINTR, "console read interrupted by a signal");
+                return_errno_with_message!(ERESTART, "console read interrupted by a signal");
             }
             crate::sync::sleep(INPUT_POLL);
         }
