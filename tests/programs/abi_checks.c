@@ -78,6 +78,13 @@ int main(void) {
     waitpid(child, &status, 0);
     check("child_segv_signaled", WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "not killed by SIGSEGV");
 
+    /* SIGCHLD ignored: children are reaped by the kernel. */
+    signal(SIGCHLD, SIG_IGN);
+    child = fork();
+    if (child == 0) _exit(0);
+    EXPECT_ERRNO("sigchld_ignored_autoreap_echild", waitpid(child, &status, 0), ECHILD);
+    signal(SIGCHLD, SIG_DFL);
+
     /* memory: anonymous mmap, brk through malloc, mprotect */
     char *m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     check("mmap_anonymous", m != MAP_FAILED, "mmap failed");

@@ -14,24 +14,31 @@ const BUSYBOX: &str = "/bin/busybox";
 /// `tests/programs/NAME.c` compiled with `musl-gcc -static` into
 /// target/umbra-test-programs/NAME (once per test binary run).
 fn program(name: &str) -> PathBuf {
+    build_program(name, "musl-gcc", &["-static"], name)
+}
+
+/// `tests/programs/NAME.c` built with `compiler` and `flags` into
+/// target/umbra-test-programs/OUTPUT, unless that is newer than the source.
+fn build_program(name: &str, compiler: &str, flags: &[&str], output: &str) -> PathBuf {
     static BUILD_LOCK: Mutex<()> = Mutex::new(());
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let source = workspace_root().join("tests/programs").join(format!("{name}.c"));
     let out_dir = workspace_root().join("target/umbra-test-programs");
     std::fs::create_dir_all(&out_dir).expect("creating target/umbra-test-programs");
-    let binary = out_dir.join(name);
+    let binary = out_dir.join(output);
     let fresh = |b: &Path| {
         let (Ok(bin), Ok(src)) = (std::fs::metadata(b), std::fs::metadata(&source)) else { return false };
         bin.modified().ok() >= src.modified().ok()
     };
     if !fresh(&binary) {
-        let status = Command::new("musl-gcc")
-            .args(["-static", "-O2", "-Wall", "-o"])
+        let status = Command::new(compiler)
+            .args(flags)
+            .args(["-O2", "-Wall", "-o"])
             .arg(&binary)
             .arg(&source)
             .status()
-            .expect("running musl-gcc (scripts/setup.sh installs musl-tools)");
-        assert!(status.success(), "musl-gcc failed for {}", source.display());
+            .unwrap_or_else(|e| panic!("running {compiler} (scripts/setup.sh installs musl-tools and gcc): {e}"));
+        assert!(status.success(), "{compiler} failed for {}", source.display());
     }
     binary
 }
@@ -102,6 +109,38 @@ fn busybox_sh_wait_trap_and_kill() {
         .assert_stdout_line("job-done")
         .assert_stdout_line("trapped")
         .assert_stdout_line("end");
+}
+
+#[test]
+fn memory_maps_musl_static() {
+    let maps = program("memory_maps");
+    umbra_run()
+        .opts(["--add", &add(&maps, "/bin/maps")])
+        .guest(&["/bin/maps"])
+        .assert_stdout_line("maps: 0 failures")
+        .assert_code(0);
+}
+
+#[test]
+fn glibc_static_pie_runs() {
+    // A static PIE is placed by the loader like an mmap; glibc's startup
+    // relocates itself, sets up TLS and probes the CPU.
+    let maps = build_program("memory_maps", "gcc", &["-static-pie"], "memory_maps-glibc-static-pie");
+    umbra_run()
+        .opts(["--add", &add(&maps, "/bin/maps")])
+        .guest(&["/bin/maps"])
+        .assert_stdout_line("maps: 0 failures")
+        .assert_code(0);
+}
+
+#[test]
+fn dynamically_linked_program_is_refused_clearly() {
+    let dynamic = build_program("hello", "musl-gcc", &[], "hello-dynamic");
+    umbra_run()
+        .opts(["--add", &add(&dynamic, "/bin/hello")])
+        .guest(&["/bin/hello"])
+        .assert_code(126)
+        .assert_stdout_contains("cannot run /bin/hello: ENOEXEC");
 }
 
 #[test]

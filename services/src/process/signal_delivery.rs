@@ -18,6 +18,7 @@ use super::signal::{SigAction, SigSet};
 use crate::error::Result;
 use crate::{errno, uaccess};
 
+pub const SA_NOCLDWAIT: u64 = 0x2;
 pub const SA_SIGINFO: u64 = 0x4;
 pub const SA_RESTORER: u64 = 0x0400_0000;
 pub const SA_RESTART: u64 = 0x1000_0000;

@@ -220,6 +220,13 @@ fn exit_process(process: &Arc<Process>) {
             };
             let uid = process.ids.lock().uid;
             parent.send_signal_info(SIGCHLD, signal_delivery::info_child(SIGCHLD, code, process.pid(), uid, value));
+            // SIGCHLD set to SIG_IGN, or SA_NOCLDWAIT: no zombie, the
+            // child is reaped now (a wait4 then finds no child: ECHILD).
+            let action = parent.sigactions.lock().get(SIGCHLD);
+            if action.is_ignored() || action.flags & signal_delivery::SA_NOCLDWAIT != 0 {
+                parent.children.lock().remove(&process.pid());
+                process.unregister();
+            }
             parent.child_exited.wake_all();
         }
         None if process.pid() != 1 => process.unregister(),
