@@ -211,6 +211,17 @@ fn shebang_script_runs_through_its_interpreter() {
 }
 
 #[test]
+fn init_from_the_initramfs_runs_without_a_command() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new("init");
+    let init = s.write("init", b"#!/bin/busybox sh\necho \"init as pid $$\"\nexit 5\n");
+    std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
+    run_busybox(&["--add".into(), add(&init, "/init")], &[])
+        .assert_code(5)
+        .assert_stdout_line("init as pid 1");
+}
+
+#[test]
 fn init_killed_by_a_signal_reports_128_plus_n() {
     run_busybox(&[], &[BUSYBOX, "sh", "-c", "kill -9 $$"]).assert_code(137);
 }
