@@ -200,6 +200,15 @@ fn busybox_sh_forks_pipes_and_execs() {
 }
 
 #[test]
+fn busybox_mount_tmpfs_and_poweroff() {
+    let script = "busybox mkdir -p /mnt; busybox mount -t tmpfs -o size=1m tmp /mnt && busybox touch /mnt/x; \
+                  busybox ls /mnt; busybox umount /mnt && busybox ls /mnt; echo unmounted; \
+                  busybox poweroff -f; echo not-reached";
+    let out = run_busybox(&[], &[BUSYBOX, "sh", "-c", script]);
+    out.assert_code(0).assert_stdout_line("x").assert_stdout_line("unmounted").assert_stdout_lacks("not-reached");
+}
+
+#[test]
 fn shebang_script_runs_through_its_interpreter() {
     use std::os::unix::fs::PermissionsExt;
     let s = Scratch::new("shebang");
