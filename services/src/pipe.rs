@@ -40,9 +40,9 @@ struct PipeState {
 struct Pipe {
     state: Mutex<PipeState>,
     /// Readers wait here for data or the last writer leaving.
-    readable: WaitQueue,
+    readable: Arc<WaitQueue>,
     /// Writers wait here for room or the last reader leaving.
-    writable: WaitQueue,
+    writable: Arc<WaitQueue>,
 }
 
 pub struct PipeReader(Arc<Pipe>);
@@ -54,7 +54,7 @@ impl Device for PipeReader {
             return Ok(0);
         }
         let pipe = &self.0;
-        let result = pipe.readable.wait_until(|| {
+        let result = wait(&pipe.readable, || {
             let mut state = pipe.state.lock();
             if !state.buffer.is_empty() {
                 let n = buf.len().min(state.buffer.len());
@@ -112,7 +112,7 @@ impl Device for PipeWriter {
         let pipe = &self.0;
         let mut written = 0;
         while written < buf.len() {
-            let step = pipe.writable.wait_until(|| {
+            let step = wait(&pipe.writable, || {
                 let mut state = pipe.state.lock();
                 if state.readers == 0 {
                     return Some(Err(crate::errno!(EPIPE, "no reader on the pipe")));
@@ -167,6 +167,15 @@ impl Drop for PipeWriter {
     }
 }
 
+/// A wait that a signal interrupts (`ERESTART`, see
+/// `Thread::wait_interruptible`) when a user thread waits.
+fn wait<R>(queue: &Arc<WaitQueue>, condition: impl FnMut() -> Option<Result<R>>) -> Result<R> {
+    match crate::process::current_thread() {
+        Some(thread) => thread.wait_interruptible(queue, condition),
+        None => crate::sync::wait_until(queue, condition),
+    }
+}
+
 static PIPEFS: spin::Once<Arc<Mount>> = spin::Once::new();
 static NEXT_PIPE: AtomicU64 = AtomicU64::new(1);
 
@@ -183,8 +192,8 @@ pub fn new_pipe(extra_flags: u32, creds: &Credentials) -> Result<(Arc<OpenFile>,
     let path = Path::new(mount.clone(), dentry);
     let pipe = Arc::new(Pipe {
         state: Mutex::new(PipeState { buffer: VecDeque::new(), readers: 1, writers: 1 }),
-        readable: WaitQueue::new(),
-        writable: WaitQueue::new(),
+        readable: Arc::new(WaitQueue::new()),
+        writable: Arc::new(WaitQueue::new()),
     });
     let reader = OpenFile::new(path.clone(), O_RDONLY | extra_flags, Some(Arc::new(PipeReader(pipe.clone()))));
     let writer = OpenFile::new(path, O_WRONLY | extra_flags, Some(Arc::new(PipeWriter(pipe))));

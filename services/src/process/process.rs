@@ -21,8 +21,10 @@ use framework::sync::WaitQueue;
 
 use super::mm::Mm;
 use super::rlimit::ResourceLimits;
-use super::signal::{SigActions, SigSet};
+use super::signal::{SigActions, SigSet, SIGKILL};
+use super::signal_delivery::{SigInfo, SI_KERNEL};
 use super::wait_status::ExitStatus;
+use crate::error::Result;
 use crate::fs::{Credentials, FdTable, FsContext};
 use crate::sync::{Mutex, RwLock};
 
@@ -61,6 +63,8 @@ pub struct Process {
     pub sigactions: Mutex<SigActions>,
     /// Signals sent to the process and not yet acted on.
     pending: AtomicU64,
+    /// The `siginfo` of each pending signal (the last one sent).
+    pending_info: Mutex<BTreeMap<u32, SigInfo>>,
     /// Set once by `exit_group` or a fatal signal: the status to report.
     exiting: Mutex<Option<ExitStatus>>,
     exiting_flag: AtomicBool,
@@ -77,6 +81,8 @@ pub struct Process {
     comm: Mutex<Vec<u8>>,
     /// The path of the program (`/proc/<pid>/exe`).
     exe: Mutex<Vec<u8>>,
+    /// The process's thread, for waking it when a signal arrives.
+    thread: Mutex<Weak<Thread>>,
 }
 
 /// The completion a `vfork` parent waits for.
@@ -96,7 +102,7 @@ impl VforkDone {
     }
 
     pub fn wait(&self) {
-        self.queue.wait_until(|| self.done.load(Ordering::Acquire).then_some(()));
+        crate::sync::wait_until(&self.queue, || self.done.load(Ordering::Acquire).then_some(()));
     }
 }
 
@@ -156,6 +162,7 @@ impl Process {
             rlimits: Mutex::new(init.rlimits),
             sigactions: Mutex::new(init.sigactions),
             pending: AtomicU64::new(0),
+            pending_info: Mutex::new(BTreeMap::new()),
             exiting: Mutex::new(None),
             exiting_flag: AtomicBool::new(false),
             exit_status: Mutex::new(None),
@@ -164,6 +171,7 @@ impl Process {
             vfork_done: Mutex::new(None),
             comm: Mutex::new(init.comm),
             exe: Mutex::new(init.exe),
+            thread: Mutex::new(Weak::new()),
         });
         PROCESSES.write().insert(pid, Arc::downgrade(&process));
         process
@@ -245,19 +253,39 @@ impl Process {
         SigSet(self.pending.load(Ordering::Acquire))
     }
 
-    /// Mark `sig` pending (it is acted on when the thread next returns to
-    /// user space).
+    /// Send `sig` from the kernel (`SI_KERNEL`).
     pub fn send_signal(&self, sig: u32) {
+        self.send_signal_info(sig, info_kernel(sig));
+    }
+
+    /// Mark `sig` pending with `info` (it is acted on when the thread next
+    /// returns to user space) and interrupt an interruptible wait of the
+    /// thread. A signal the process ignores is dropped at once, as Linux
+    /// does, so that it interrupts nothing.
+    pub fn send_signal_info(&self, sig: u32, info: SigInfo) {
+        if sig != SIGKILL && self.sigactions.lock().is_ignored(sig) {
+            return;
+        }
+        self.pending_info.lock().insert(sig, info);
         let mut set = SigSet::EMPTY;
         set.add(sig);
         self.pending.fetch_or(set.0, Ordering::AcqRel);
+        self.child_exited.wake_all();
+        let thread = self.thread.lock().upgrade();
+        if let Some(thread) = thread {
+            let queue = thread.waiting.lock().clone();
+            if let Some(queue) = queue {
+                queue.wake_all();
+            }
+        }
     }
 
-    /// Take `sig` off the pending set.
-    pub fn take_signal(&self, sig: u32) {
+    /// Take `sig` off the pending set; its `siginfo`.
+    pub fn take_signal(&self, sig: u32) -> SigInfo {
         let mut set = SigSet::EMPTY;
         set.add(sig);
         self.pending.fetch_and(!set.0, Ordering::AcqRel);
+        self.pending_info.lock().remove(&sig).unwrap_or_else(|| info_kernel(sig))
     }
 
     /// Start exiting with `status` (the first call wins). The thread stops
@@ -290,7 +318,7 @@ impl Process {
 
     /// Block until this process is a zombie; its status.
     pub fn wait_for_exit(&self) -> ExitStatus {
-        self.terminated.wait_until(|| self.exit_status())
+        crate::sync::wait_until(&self.terminated, || self.exit_status())
     }
 
     /// Remove a reaped process from the table.
@@ -313,6 +341,8 @@ pub fn all_processes() -> Vec<Arc<Process>> {
 pub struct Thread {
     process: Arc<Process>,
     pub state: Mutex<ThreadState>,
+    /// The queue of the interruptible wait the thread is in, if any.
+    waiting: Mutex<Option<Arc<WaitQueue>>>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -324,13 +354,37 @@ pub struct ThreadState {
     pub set_child_tid: u64,
     pub robust_list: u64,
     pub robust_list_len: u64,
-    /// `sigaltstack` (recorded only).
+    /// `sigaltstack`: sp, flags, size.
     pub altstack: [u64; 3],
+    /// The mask to restore after the handler of a `rt_sigsuspend`.
+    pub saved_mask: Option<SigSet>,
+    /// The number of the syscall a signal just interrupted with
+    /// `ERESTART`: restarted if the handler has `SA_RESTART` (or if no
+    /// handler runs).
+    pub restart_syscall: Option<u64>,
 }
 
 impl Thread {
     pub fn new(process: Arc<Process>) -> Arc<Thread> {
-        Arc::new(Thread { process, state: Mutex::new(ThreadState::default()) })
+        let thread = Arc::new(Thread { process, state: Mutex::new(ThreadState::default()), waiting: Mutex::new(None) });
+        *thread.process.thread.lock() = Arc::downgrade(&thread);
+        thread
+    }
+
+    /// Block on `queue` until `condition` gives a result, or until a signal
+    /// is pending: [`Process::send_signal`] wakes the queue. The error is
+    /// then `ERESTART` (Linux's ERESTARTSYS: the syscall layer turns it
+    /// into a restart under `SA_RESTART`, else `EINTR`).
+    pub fn wait_interruptible<R>(&self, queue: &Arc<WaitQueue>, mut condition: impl FnMut() -> Option<Result<R>>) -> Result<R> {
+        *self.waiting.lock() = Some(queue.clone());
+        let result = crate::sync::wait_until(queue, || {
+            if let Some(result) = condition() {
+                return Some(result);
+            }
+            self.has_pending_work().then(|| Err(crate::errno!(ERESTART, "interrupted by a signal")))
+        });
+        *self.waiting.lock() = None;
+        result
     }
 
     pub fn process(&self) -> &Arc<Process> {
@@ -356,4 +410,11 @@ pub fn current_thread() -> Option<Arc<Thread>> {
 /// The process of [`current_thread`].
 pub fn current_process() -> Option<Arc<Process>> {
     current_thread().map(|t| t.process().clone())
+}
+
+fn info_kernel(sig: u32) -> SigInfo {
+    let mut info = [0u8; super::signal_delivery::SIGINFO_SIZE];
+    info[0..4].copy_from_slice(&(sig as i32).to_le_bytes());
+    info[8..12].copy_from_slice(&SI_KERNEL.to_le_bytes());
+    info
 }

@@ -2,10 +2,8 @@
 //! actions, the per-process action table `rt_sigaction` records, signal
 //! masks, and what a fatal signal does to the exit status.
 //!
-//! Owns: the bookkeeping only. Delivery with user handlers (signal frames,
-//! `rt_sigreturn`) is not implemented yet: a signal whose action is a
-//! handler is, for now, treated like its default action when it is fatal
-//! (and ignored otherwise), and that is logged.
+//! Owns: the bookkeeping only; running handlers (signal frames,
+//! `rt_sigreturn`) is `signal_delivery`'s job, in the kernel.
 
 use crate::error::Result;
 use crate::return_errno_with_message;
@@ -217,6 +215,13 @@ impl SigActions {
                 *action = SigAction::default();
             }
         }
+    }
+
+    /// Is `sig` discarded on arrival: `SIG_IGN`, or `SIG_DFL` with an
+    /// ignoring default (SIGCHLD, SIGURG, SIGWINCH)?
+    pub fn is_ignored(&self, sig: u32) -> bool {
+        let action = self.get(sig);
+        action.is_ignored() || (action.is_default() && default_action(sig) == DefaultAction::Ignore)
     }
 
     /// Would `sig` end the process now? (Default action terminate/core,

@@ -3,7 +3,8 @@
 //! pending signals, and at the end release the process and leave a zombie.
 //!
 //! Owns: the user-task loop, exception-to-signal mapping (#PF first tries
-//! demand paging), signal disposition at return to user space, process
+//! demand paging), signal disposition at return to user space (default
+//! actions here, handlers through `signal_delivery`), process
 //! exit (files, address space, reparenting, waking the parent), and the
 //! creation of the first process ([`spawn_init`]).
 
@@ -19,7 +20,8 @@ use super::exec_args::ExecArgs;
 use super::mm::Access;
 use super::process::{find_process, Ids, Process, ProcessInit, Thread};
 use super::rlimit::{ResourceLimits, RLIMIT_STACK};
-use super::signal::{self, SigActions, SIGBUS, SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGTRAP};
+use super::signal::{self, SigActions, SIGBUS, SIGCHLD, SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGTRAP};
+use super::signal_delivery;
 use super::wait_status::ExitStatus;
 use crate::error::Result;
 use crate::fs::flags::O_RDWR;
@@ -49,13 +51,16 @@ fn user_task_main(thread: Arc<Thread>, mut context: UserContext) {
         let reason = user::execute(&mut context, || thread.has_pending_work());
         match reason {
             ReturnReason::Syscall => crate::syscall::handle(&thread, &mut context),
-            ReturnReason::Exception(exception) => handle_exception(&process, &context, exception),
+            ReturnReason::Exception(exception) => handle_exception(&thread, &context, exception),
             ReturnReason::Interrupted => {}
         }
-        act_on_signals(&thread);
+        act_on_signals(&thread, &mut context);
     }
+    log::trace!("pid {}: exiting", process.pid());
     exit_process(&process);
+    log::trace!("pid {}: zombie", process.pid());
     task.set_vm_space(None);
+    log::trace!("pid {}: task done", process.pid());
 }
 
 /// Make the task run in the process's current page tables (the scheduler
@@ -81,7 +86,8 @@ const SIMD_FP: u8 = 19;
 const PF_WRITE: u64 = 1 << 1;
 const PF_INSTRUCTION: u64 = 1 << 4;
 
-fn handle_exception(process: &Arc<Process>, context: &UserContext, exception: UserException) {
+fn handle_exception(thread: &Thread, context: &UserContext, exception: UserException) {
+    let process = thread.process();
     let sig = match exception.vector {
         PAGE_FAULT => {
             let address = exception.fault_address.unwrap_or(0);
@@ -103,6 +109,14 @@ fn handle_exception(process: &Arc<Process>, context: &UserContext, exception: Us
         ALIGNMENT_CHECK => SIGBUS,
         _ => SIGSEGV,
     };
+    // A handler that may run gets the fault; otherwise it kills.
+    let action = process.sigactions.lock().get(sig);
+    let blocked = thread.state.lock().sigmask.contains(sig);
+    if !action.is_default() && !action.is_ignored() && !blocked {
+        let code = if sig == SIGSEGV { signal_delivery::SEGV_MAPERR } else { signal_delivery::SI_KERNEL };
+        process.send_signal_info(sig, signal_delivery::info_fault(sig, code, exception.fault_address.unwrap_or(0)));
+        return;
+    }
     log::info!(
         "pid {} ({}): {} (vector {}, error {:#x}, address {:#x}) at rip {:#x}",
         process.pid(),
@@ -113,14 +127,16 @@ fn handle_exception(process: &Arc<Process>, context: &UserContext, exception: Us
         exception.fault_address.unwrap_or(0),
         context.regs().rip
     );
-    // A fault cannot be handled by a user handler yet: it always kills.
     process.begin_exit(ExitStatus::Signaled { signal: sig, core: false });
 }
 
-/// Act on unblocked pending signals: fatal ones end the process, the
-/// rest are dropped (user handlers cannot run yet).
-fn act_on_signals(thread: &Thread) {
+/// Act on the unblocked pending signals: ignored ones go, fatal ones end
+/// the process, a handled one gets a frame (one per return to user
+/// space; the next return takes the next). Then the mask a
+/// `rt_sigsuspend` swapped in is put back if no handler took it.
+fn act_on_signals(thread: &Thread, context: &mut UserContext) {
     let process = thread.process();
+    let restart = thread.state.lock().restart_syscall.take();
     let mask = thread.state.lock().sigmask;
     let mut deliverable = process.pending_signals().0 & !mask.0;
     if process.pending_signals().contains(SIGKILL) {
@@ -129,22 +145,39 @@ fn act_on_signals(thread: &Thread) {
     while deliverable != 0 {
         let sig = deliverable.trailing_zeros() + 1;
         deliverable &= deliverable - 1;
-        process.take_signal(sig);
+        let info = process.take_signal(sig);
         let action = process.sigactions.lock().get(sig);
-        if sig == SIGKILL || action.is_default() {
-            if process.sigactions.lock().is_fatal(sig) {
-                process.begin_exit(ExitStatus::Signaled { signal: sig, core: false });
-                return;
-            }
-        } else if !action.is_ignored() {
-            log::warn!(
-                "pid {} ({}): {} has a handler, which cannot run yet: dropped",
-                process.pid(),
-                process.comm_str(),
-                signal::name(sig)
-            );
+        if sig == SIGKILL || (action.is_default() && process.sigactions.lock().is_fatal(sig)) {
+            process.begin_exit(ExitStatus::Signaled { signal: sig, core: false });
+            return;
         }
+        if action.is_default() || action.is_ignored() {
+            continue;
+        }
+        if let (Some(number), true) = (restart, action.flags & signal_delivery::SA_RESTART != 0) {
+            restart_syscall(context, number);
+        }
+        if let Err(error) = signal_delivery::setup_frame(thread, context, sig, action, &info) {
+            log::info!("pid {}: cannot deliver {}: {}", process.pid(), signal::name(sig), error);
+            process.begin_exit(ExitStatus::Signaled { signal: SIGSEGV, core: false });
+        }
+        return;
     }
+    // No handler ran: an interrupted syscall starts again.
+    if let Some(number) = restart {
+        restart_syscall(context, number);
+    }
+    let mut state = thread.state.lock();
+    if let Some(saved) = state.saved_mask.take() {
+        state.sigmask = saved;
+    }
+}
+
+/// Make the thread execute its `syscall` instruction (2 bytes) again.
+fn restart_syscall(context: &mut UserContext, number: u64) {
+    let regs = context.regs_mut();
+    regs.rip -= 2;
+    regs.rax = number;
 }
 
 /// Release everything the process holds and leave a zombie for the
@@ -181,6 +214,19 @@ fn exit_process(process: &Arc<Process>) {
     process.set_zombie(status);
     match process.parent() {
         Some(parent) => {
+            let (code, value) = match status {
+                ExitStatus::Exited(code) => (signal_delivery::CLD_EXITED, i32::from(code)),
+                ExitStatus::Signaled { signal, .. } => (signal_delivery::CLD_KILLED, signal as i32),
+            };
+            let uid = process.ids.lock().uid;
+            parent.send_signal_info(SIGCHLD, signal_delivery::info_child(SIGCHLD, code, process.pid(), uid, value));
+            // SIGCHLD set to SIG_IGN, or SA_NOCLDWAIT: no zombie, the
+            // child is reaped now (a wait4 then finds no child: ECHILD).
+            let action = parent.sigactions.lock().get(SIGCHLD);
+            if action.is_ignored() || action.flags & signal_delivery::SA_NOCLDWAIT != 0 {
+                parent.children.lock().remove(&process.pid());
+                process.unregister();
+            }
             parent.child_exited.wake_all();
         }
         None if process.pid() != 1 => process.unregister(),

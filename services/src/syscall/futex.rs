@@ -15,7 +15,7 @@ const FUTEX_WAIT_BITSET: u32 = 9;
 const FUTEX_WAKE_BITSET: u32 = 10;
 const FUTEX_CMD_MASK: u32 = 0x7f;
 
-pub fn sys_futex(uaddr: u64, op: u32, val: u32, timeout: u64, _ctx: &mut SyscallContext) -> SyscallResult {
+pub fn sys_futex(uaddr: u64, op: u32, val: u32, timeout: u64, ctx: &mut SyscallContext) -> SyscallResult {
     match op & FUTEX_CMD_MASK {
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {
             uaccess::read_u32(uaddr)?;
@@ -37,7 +37,10 @@ pub fn sys_futex(uaddr: u64, op: u32, val: u32, timeout: u64, _ctx: &mut Syscall
                         return_errno_with_message!(ETIMEDOUT, "futex wait timed out");
                     }
                 }
-                framework::task::sleep(Duration::from_millis(5));
+                if ctx.thread.has_pending_work() {
+                    return_errno_with_message!(ERESTART, "futex wait interrupted by a signal");
+                }
+                crate::sync::sleep(Duration::from_millis(5));
             }
         }
         _ => return_errno_with_message!(ENOSYS, "futex operation not supported"),

@@ -3,7 +3,9 @@
 //! Owns: turning a `syscall` instruction into a call of one `sys_*`
 //! function (one file per family, Asterinas style) and its result into
 //! `rax` (`-errno` for an [`Error`]); logging unknown numbers once, by
-//! name. Every user pointer goes through [`crate::uaccess`], so a bad
+//! name. `ERESTART` is internal (Linux's ERESTARTSYS): a syscall a signal
+//! interrupted; the caller sees `EINTR` unless signal delivery restarts
+//! it. Every user pointer goes through [`crate::uaccess`], so a bad
 //! pointer is `EFAULT`, never a kernel fault.
 
 mod arch_prctl;
@@ -15,6 +17,7 @@ mod fd;
 mod futex;
 mod ids;
 mod mman;
+mod mount;
 mod namespace;
 mod open;
 mod pipe;
@@ -36,7 +39,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use framework::user::UserContext;
 
-use crate::error::{Error, Result};
+use crate::error::{Errno, Error, Result};
 use crate::fs::flags::AT_FDCWD;
 use crate::fs::{OpenFile, Path};
 use crate::process::{Process, Thread};
@@ -90,10 +93,19 @@ pub fn handle(thread: &Arc<Thread>, user: &mut UserContext) {
     let args = user.syscall_args();
     let process = thread.process().clone();
     let mut ctx = SyscallContext { thread, process: &process, user };
+    log::trace!("pid {}: {}({:#x}, {:#x}, {:#x}, ...)", process.pid(), name(number).unwrap_or("?"), args[0], args[1], args[2]);
+    thread.state.lock().restart_syscall = None;
     let result = dispatch(number, args, &mut ctx);
+    log::trace!("pid {}: {} -> {:?}", process.pid(), name(number).unwrap_or("?"), result);
     match result {
         Ok(SyscallReturn::Return(value)) => ctx.user.set_syscall_return(value as u64),
         Ok(SyscallReturn::NoReturn) => {}
+        Err(error) if error.errno() == Errno::ERESTART => {
+            // Interrupted by a signal: EINTR unless the signal code
+            // restarts it (SA_RESTART, or no handler ran).
+            thread.state.lock().restart_syscall = Some(number);
+            ctx.user.set_syscall_return(Error::new(Errno::EINTR).to_syscall_return() as u64);
+        }
         Err(error) => {
             log::debug!("pid {}: {}: {}", process.pid(), name(number).unwrap_or("?"), error);
             ctx.user.set_syscall_return(error.to_syscall_return() as u64);
@@ -134,6 +146,9 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_MUNMAP => mman::sys_munmap(a[0], a[1], ctx),
         nr::SYS_BRK => mman::sys_brk(a[0], ctx),
         nr::SYS_RT_SIGACTION => signal::sys_rt_sigaction(int(0), a[1], a[2], a[3], ctx),
+        nr::SYS_RT_SIGRETURN => signal::sys_rt_sigreturn(ctx),
+        nr::SYS_RT_SIGSUSPEND => signal::sys_rt_sigsuspend(a[0], a[1], ctx),
+        nr::SYS_PAUSE => signal::sys_pause(ctx),
         nr::SYS_RT_SIGPROCMASK => signal::sys_rt_sigprocmask(int(0), a[1], a[2], a[3], ctx),
         nr::SYS_IOCTL => fd::sys_ioctl(fd(0), int(1), a[2], ctx),
         nr::SYS_PREAD64 => read_write::sys_pread64(fd(0), a[1], a[2], a[3] as i64, ctx),
@@ -228,6 +243,9 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_ARCH_PRCTL => arch_prctl::sys_arch_prctl(int(0), a[1], ctx),
         nr::SYS_SETRLIMIT => rlimit::sys_prlimit64(0, int(0), a[1], 0, ctx),
         nr::SYS_CHROOT => cwd::sys_chroot(a[0], ctx),
+        nr::SYS_MOUNT => mount::sys_mount(a[0], a[1], a[2], a[3], a[4], ctx),
+        nr::SYS_UMOUNT2 => mount::sys_umount2(a[0], int(1), ctx),
+        nr::SYS_REBOOT => mount::sys_reboot(int(0), int(1), int(2), ctx),
         nr::SYS_SETHOSTNAME => uname::sys_sethostname(a[0], a[1]),
         nr::SYS_GETTID => ok(ctx.thread.tid()),
         nr::SYS_TKILL => signal::sys_tgkill(-1, a[0] as i32, int(1), ctx),
@@ -275,6 +293,9 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_EXECVEAT => exec::sys_execveat(fd(0), a[1], a[2], a[3], int(4), ctx),
         nr::SYS_STATX => stat::sys_statx(fd(0), a[1], int(2), int(3), a[4], ctx),
         nr::SYS_FACCESSAT2 => namespace::sys_faccessat2(fd(0), a[1], int(2), int(3), ctx),
+        // Optional kernel features libc probes for and copes without:
+        // ENOSYS, not worth a log line.
+        nr::SYS_RSEQ | nr::SYS_CLONE3 => Err(Error::with_message(crate::error::Errno::ENOSYS, "not supported (expected)")),
         _ => unknown(number),
     }
 }

@@ -46,7 +46,7 @@ fn do_poll(fds_ptr: u64, nfds: u64, timeout_ns: Option<u64>, ctx: &mut SyscallCo
             }
             return ok(ready);
         }
-        framework::task::sleep(POLL_INTERVAL);
+        crate::sync::sleep(POLL_INTERVAL);
     }
 }
 

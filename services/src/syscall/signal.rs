@@ -1,12 +1,15 @@
-//! `rt_sigaction`, `rt_sigprocmask`, `rt_sigpending`, `sigaltstack`,
-//! `kill`, `tkill`, `tgkill`. Actions and masks are recorded; signals are
-//! acted on at the return to user space (see `process::task`), where a
-//! user handler cannot run yet.
+//! `rt_sigaction`, `rt_sigprocmask`, `rt_sigpending`, `rt_sigsuspend`,
+//! `pause`, `rt_sigreturn`, `sigaltstack`, `kill`, `tkill`, `tgkill`.
+//! Signals are acted on at the return to user space (`process::task`);
+//! handlers run on a frame from `process::signal_delivery`.
 
 use alloc::vec::Vec;
 use alloc::sync::Arc;
 
-use super::{ok, SyscallContext, SyscallResult};
+use super::{ok, SyscallContext, SyscallResult, SyscallReturn};
+use crate::process::signal::SIGSEGV;
+use crate::process::signal_delivery::{info_kill, restore_frame};
+use crate::process::wait_status::ExitStatus;
 use crate::process::process::all_processes;
 use crate::process::signal::{check_signal, SigAction, SigSet, SIGACTION_SIZE, SIGSET_SIZE};
 use crate::process::{find_process, Process};
@@ -78,18 +81,56 @@ pub fn sys_sigaltstack(new: u64, old: u64, ctx: &mut SyscallContext) -> SyscallR
     ok(0)
 }
 
-fn deliver(targets: &[Arc<Process>], sig: u32) -> SyscallResult {
+fn deliver(targets: &[Arc<Process>], sig: u32, ctx: &SyscallContext) -> SyscallResult {
     if targets.is_empty() {
         return_errno_with_message!(ESRCH, "no such process or group");
     }
     if sig != 0 {
         for target in targets {
             if target.exit_status().is_none() {
-                target.send_signal(sig);
+                let uid = ctx.process.ids.lock().uid;
+                target.send_signal_info(sig, info_kill(sig, ctx.process.pid(), uid));
             }
         }
     }
     ok(0)
+}
+
+/// `rt_sigreturn`: back from a handler.
+pub fn sys_rt_sigreturn(ctx: &mut SyscallContext) -> SyscallResult {
+    if let Err(error) = restore_frame(ctx.thread, ctx.user) {
+        log::info!("pid {}: rt_sigreturn with a bad frame: {}", ctx.process.pid(), error);
+        ctx.process.begin_exit(ExitStatus::Signaled { signal: SIGSEGV, core: false });
+    }
+    Ok(SyscallReturn::NoReturn)
+}
+
+/// `rt_sigsuspend(mask)`: wait for a signal with `mask` in force; the old
+/// mask comes back after the handler (or at once if none runs). Always
+/// `EINTR`.
+pub fn sys_rt_sigsuspend(mask: u64, sigsetsize: u64, ctx: &mut SyscallContext) -> SyscallResult {
+    if sigsetsize != SIGSET_SIZE {
+        return_errno_with_message!(EINVAL, "rt_sigsuspend: sigsetsize is not 8");
+    }
+    let new = SigSet(uaccess::read_u64(mask)? & !SigSet::UNBLOCKABLE.0);
+    {
+        let mut state = ctx.thread.state.lock();
+        state.saved_mask = Some(state.sigmask);
+        state.sigmask = new;
+    }
+    pause(ctx)
+}
+
+/// `pause()`: wait for a signal. Always `EINTR`.
+pub fn sys_pause(ctx: &mut SyscallContext) -> SyscallResult {
+    pause(ctx)
+}
+
+fn pause(ctx: &SyscallContext) -> SyscallResult {
+    // Never restarted (Linux's ERESTARTNOHAND with a handler to run).
+    let queue = Arc::new(framework::sync::WaitQueue::new());
+    let _ = ctx.thread.wait_interruptible::<()>(&queue, || None);
+    return_errno_with_message!(EINTR, "woken by a signal")
 }
 
 /// Send `sig` to every process of group `pgid` (the tty's ^C uses it).
@@ -117,11 +158,11 @@ pub fn sys_kill(pid: i32, sig: u32, ctx: &mut SyscallContext) -> SyscallResult {
             all_processes().into_iter().filter(|q| q.pgid() == pgid).collect()
         }
     };
-    deliver(&targets, sig)
+    deliver(&targets, sig, ctx)
 }
 
 /// `tgkill(tgid, tid, sig)`; `tkill` passes tgid -1.
-pub fn sys_tgkill(tgid: i32, tid: i32, sig: u32, _ctx: &mut SyscallContext) -> SyscallResult {
+pub fn sys_tgkill(tgid: i32, tid: i32, sig: u32, ctx: &mut SyscallContext) -> SyscallResult {
     if tid <= 0 || (tgid != -1 && tgid <= 0) {
         return_errno_with_message!(EINVAL, "tgkill: bad ids");
     }
@@ -129,5 +170,5 @@ pub fn sys_tgkill(tgid: i32, tid: i32, sig: u32, _ctx: &mut SyscallContext) -> S
         check_signal(sig)?;
     }
     let target = find_process(tid as u32).filter(|p| tgid == -1 || p.pid() == tgid as u32);
-    deliver(&target.into_iter().collect::<Vec<_>>(), sig)
+    deliver(&target.into_iter().collect::<Vec<_>>(), sig, ctx)
 }

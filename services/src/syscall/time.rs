@@ -94,19 +94,38 @@ pub fn sys_time(tloc: u64) -> SyscallResult {
     ok(seconds)
 }
 
-pub fn sys_nanosleep(req: u64, _rem: u64) -> SyscallResult {
-    let ns = read_timespec(req)?;
-    framework::task::sleep(Duration::from_nanos(ns));
-    ok(0)
+/// Sleep `ns` nanoseconds, in slices so that a signal ends the sleep
+/// (`EINTR`, with the time left written to `rem` when non-NULL).
+fn sleep_interruptible(ns: u64, rem: u64) -> SyscallResult {
+    const SLICE_NS: u64 = 10_000_000;
+    let deadline = tsc::monotonic_ns().saturating_add(ns);
+    let thread = crate::process::current_thread();
+    loop {
+        let now = tsc::monotonic_ns();
+        if now >= deadline {
+            return ok(0);
+        }
+        if thread.as_ref().is_some_and(|t| t.has_pending_work()) {
+            if rem != 0 {
+                uaccess::write_bytes(rem, &timespec_bytes(deadline - now))?;
+            }
+            return_errno_with_message!(EINTR, "sleep interrupted by a signal");
+        }
+        crate::sync::sleep(Duration::from_nanos((deadline - now).min(SLICE_NS)));
+    }
 }
 
-pub fn sys_clock_nanosleep(clock: i32, flags: u32, req: u64, _rem: u64) -> SyscallResult {
+pub fn sys_nanosleep(req: u64, rem: u64) -> SyscallResult {
+    let ns = read_timespec(req)?;
+    sleep_interruptible(ns, rem)
+}
+
+pub fn sys_clock_nanosleep(clock: i32, flags: u32, req: u64, rem: u64) -> SyscallResult {
     if matches!(clock, CLOCK_THREAD_CPUTIME_ID) {
         return_errno_with_message!(EINVAL, "clock_nanosleep on the thread CPU clock");
     }
     let now = clock_ns(clock)?;
     let ns = read_timespec(req)?;
-    let delay = if flags & TIMER_ABSTIME != 0 { ns.saturating_sub(now) } else { ns };
-    framework::task::sleep(Duration::from_nanos(delay));
-    ok(0)
+    let (delay, rem) = if flags & TIMER_ABSTIME != 0 { (ns.saturating_sub(now), 0) } else { (ns, rem) };
+    sleep_interruptible(delay, rem)
 }

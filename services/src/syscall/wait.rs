@@ -27,7 +27,8 @@ pub fn sys_wait4(pid: i32, status: u64, options: u32, rusage: u64, ctx: &mut Sys
         return_errno_with_message!(ESRCH, "wait4: no such process group");
     }
     let caller = ctx.process.clone();
-    let found: Result<Option<Arc<Process>>> = caller.child_exited.wait_until(|| {
+    let thread = ctx.thread.clone();
+    let found: Result<Option<Arc<Process>>> = crate::sync::wait_until(&caller.child_exited, || {
         let children = caller.children.lock();
         let mut any = false;
         for child in children.values().filter(|c| selects(pid, &caller, c)) {
@@ -41,6 +42,10 @@ pub fn sys_wait4(pid: i32, status: u64, options: u32, rusage: u64, ctx: &mut Sys
         }
         if options & WNOHANG != 0 {
             return Some(Ok(None));
+        }
+        // Woken by send_signal too.
+        if thread.has_pending_work() {
+            return Some(Err(crate::errno!(ERESTART, "wait4 interrupted by a signal")));
         }
         None
     });

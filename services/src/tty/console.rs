@@ -33,22 +33,27 @@ impl SerialConsole {
         SerialConsole { ldisc: Mutex::new(LineDiscipline::new()), winsize: Mutex::new(WinSize::default()), foreground: AtomicU32::new(0) }
     }
 
-    /// Move waiting UART bytes into the line discipline, echoing.
+    /// Move waiting UART bytes into the line discipline.
     fn pump(&self) {
         let mut echo = Vec::new();
         let mut signals = Vec::new();
         {
             let mut ldisc = self.ldisc.lock();
             while let Some(byte) = framework::console::try_read_byte() {
-                if let Some(sig) = ldisc.receive(byte, &mut echo) {
+                if let Some(sig) = ldisc.push_input(byte, &mut echo) {
                     signals.push(sig);
                 }
             }
         }
+        self.finish(&echo, &signals);
+    }
+
+    /// Echo and signals that editing produced.
+    fn finish(&self, echo: &[u8], signals: &[u32]) {
         if !echo.is_empty() {
-            framework::console::write_bytes(&echo);
+            framework::console::write_bytes(echo);
         }
-        for sig in signals {
+        for &sig in signals {
             let group = self.foreground_group();
             if group != 0 {
                 crate::syscall::kill_group(group, sig);
@@ -68,16 +73,19 @@ impl Device for SerialConsole {
     fn read(&self, _offset: u64, buf: &mut [u8], nonblocking: bool) -> Result<usize> {
         loop {
             self.pump();
-            if let Some(n) = self.ldisc.lock().read(buf) {
+            let (mut echo, mut signals) = (Vec::new(), Vec::new());
+            let got = self.ldisc.lock().read_input(buf, &mut echo, &mut signals);
+            self.finish(&echo, &signals);
+            if let Some(n) = got {
                 return Ok(n);
             }
             if nonblocking {
                 return_errno_with_message!(EAGAIN, "no console input ready");
             }
             if crate::process::current_thread().is_some_and(|t| t.has_pending_work()) {
-                return_errno_with_message!(EINTR, "console read interrupted by a signal");
+                return_errno_with_message!(ERESTART, "console read interrupted by a signal");
             }
-            framework::task::sleep(INPUT_POLL);
+            crate::sync::sleep(INPUT_POLL);
         }
     }
 

@@ -4,6 +4,12 @@
 //! hands bytes through (VMIN 1, VTIME ignored). ^C and ^\ become SIGINT
 //! and SIGQUIT for the caller to deliver when `ISIG` is set.
 //!
+//! Input arrives with [`LineDiscipline::push_input`] and is edited lazily,
+//! when a reader asks for it, under the termios in force *then*: typed-
+//! ahead lines meant for a program that reads in canonical mode are not
+//! swallowed as raw bytes by a shell that had the line in raw mode when
+//! they arrived. Signal characters act at once.
+//!
 //! Pure logic: bytes in, echo bytes and readable input out.
 
 use alloc::collections::VecDeque;
@@ -25,6 +31,8 @@ pub struct LineDiscipline {
     lines: VecDeque<Vec<u8>>,
     /// Bytes ready in non-canonical mode.
     raw: VecDeque<u8>,
+    /// Input not looked at yet.
+    unprocessed: VecDeque<u8>,
 }
 
 impl LineDiscipline {
@@ -109,17 +117,68 @@ impl LineDiscipline {
         None
     }
 
-    /// Is a `read` satisfied now?
+    /// A byte from the line. Signal characters take effect now (their
+    /// signal is returned, pending input is dropped, as Linux flushes on
+    /// ^C); everything else waits for a reader.
+    pub fn push_input(&mut self, byte: u8, echo: &mut Vec<u8>) -> Option<u32> {
+        let t = self.termios;
+        if t.lflag & ISIG != 0 && byte != 0 && (byte == t.cc[VINTR] || byte == t.cc[VQUIT]) {
+            self.unprocessed.clear();
+            return self.receive(byte, echo);
+        }
+        self.unprocessed.push_back(byte);
+        None
+    }
+
+    /// Would a read of `want` bytes be satisfied now?
+    fn satisfied(&self, want: usize) -> bool {
+        if self.termios.is_canonical() {
+            !self.lines.is_empty() || (!self.raw.is_empty() && self.unprocessed.is_empty())
+        } else {
+            !self.lines.is_empty() || self.raw.len() >= want.max(1) || (!self.raw.is_empty() && self.unprocessed.is_empty())
+        }
+    }
+
+    /// Edit pending input until a read of `want` bytes is satisfied.
+    fn process(&mut self, want: usize, echo: &mut Vec<u8>) -> Vec<u32> {
+        let mut signals = Vec::new();
+        while !self.satisfied(want) {
+            let Some(byte) = self.unprocessed.pop_front() else { break };
+            if let Some(sig) = self.receive(byte, echo) {
+                signals.push(sig);
+            }
+        }
+        signals
+    }
+
+    /// Is a `read` satisfied now (for `poll`)? Pending input counts when
+    /// it would complete a read under the current mode.
     pub fn has_input(&self) -> bool {
-        !self.lines.is_empty() || !self.raw.is_empty()
+        if !self.lines.is_empty() || !self.raw.is_empty() {
+            return true;
+        }
+        if !self.termios.is_canonical() {
+            return !self.unprocessed.is_empty();
+        }
+        let eof = self.termios.cc[VEOF];
+        self.unprocessed.iter().any(|&b| b == b'\n' || b == b'\r' || b == eof)
     }
 
-    /// Bytes a read would get without blocking (`FIONREAD`).
+    /// Bytes a read would get without blocking (`FIONREAD`), counting
+    /// input not edited yet.
     pub fn available(&self) -> usize {
-        self.lines.iter().map(Vec::len).sum::<usize>() + self.raw.len()
+        self.lines.iter().map(Vec::len).sum::<usize>() + self.raw.len() + self.unprocessed.len()
     }
 
-    /// Read: `None` when nothing is ready (the caller blocks). In
+    /// Read with editing: pending input is processed (echo into `echo`,
+    /// signals from editing returned through `signals`) until the read is
+    /// satisfied. `None` when nothing is ready (the caller blocks).
+    pub fn read_input(&mut self, buf: &mut [u8], echo: &mut Vec<u8>, signals: &mut Vec<u32>) -> Option<usize> {
+        signals.extend(self.process(buf.len(), echo));
+        self.read(buf)
+    }
+
+    /// Read what is already edited: `None` when nothing is ready. In
     /// canonical mode at most one line; `Some(0)` is end of file.
     pub fn read(&mut self, buf: &mut [u8]) -> Option<usize> {
         if !self.termios.is_canonical() || self.lines.is_empty() {
@@ -153,6 +212,7 @@ impl LineDiscipline {
 
     /// `TCSETSF`: drop pending input.
     pub fn flush_input(&mut self) {
+        self.unprocessed.clear();
         self.editing.clear();
         self.lines.clear();
         self.raw.clear();
@@ -207,6 +267,40 @@ mod tests {
         assert_eq!(ld.receive(3, &mut echo), Some(SIGINT));
         assert_eq!(echo, b"^C\n");
         assert_eq!(ld.receive(0x1c, &mut echo), Some(SIGQUIT));
+    }
+
+    #[test]
+    fn typed_ahead_input_follows_the_mode_at_read_time() {
+        let mut ld = LineDiscipline::new();
+        let mut echo = Vec::new();
+        ld.termios.lflag &= !(ICANON | ECHO);
+        for &b in b"x\nline\n\x04" {
+            assert_eq!(ld.push_input(b, &mut echo), None);
+        }
+        let (mut buf, mut signals) = ([0u8; 1], Vec::new());
+        assert_eq!(ld.read_input(&mut buf, &mut echo, &mut signals), Some(1));
+        assert_eq!(&buf, b"x");
+        assert_eq!(ld.read_input(&mut buf, &mut echo, &mut signals), Some(1));
+        assert!(echo.is_empty(), "no echo in raw mode without ECHO");
+        // Back to canonical mode, as a shell does before running a command.
+        ld.termios = Termios::default();
+        assert!(ld.has_input());
+        let mut line = [0u8; 16];
+        assert_eq!(ld.read_input(&mut line, &mut echo, &mut signals), Some(5));
+        assert_eq!(&line[..5], b"line\n");
+        assert_eq!(echo, b"line\n");
+        assert_eq!(ld.read_input(&mut line, &mut echo, &mut signals), Some(0), "^D: end of file");
+        assert_eq!(ld.read_input(&mut line, &mut echo, &mut signals), None);
+        assert!(signals.is_empty());
+    }
+
+    #[test]
+    fn interrupt_acts_at_once_and_flushes() {
+        let mut ld = LineDiscipline::new();
+        let mut echo = Vec::new();
+        ld.push_input(b'a', &mut echo);
+        assert_eq!(ld.push_input(3, &mut echo), Some(SIGINT));
+        assert_eq!(ld.available(), 0);
     }
 
     #[test]

@@ -1,0 +1,91 @@
+//! `mount`, `umount2` (new tmpfs/ramfs/devtmpfs mounts; no bind mounts,
+//! remounts or moves yet), and `reboot` (the VM powers off).
+
+use super::{ok, SyscallContext, SyscallResult};
+use crate::fs::fstype::new_filesystem;
+use crate::fs::mount::{mount, umount, MNT_DETACH};
+use crate::fs::MountFlags;
+use crate::return_errno_with_message;
+use crate::uaccess;
+
+const MS_RDONLY: u64 = 1;
+const MS_NOSUID: u64 = 2;
+const MS_NODEV: u64 = 4;
+const MS_NOEXEC: u64 = 8;
+const MS_SILENT: u64 = 1 << 15;
+const MS_RELATIME: u64 = 1 << 21;
+const MS_NOATIME: u64 = 1 << 10;
+const MS_NODIRATIME: u64 = 1 << 11;
+const MS_STRICTATIME: u64 = 1 << 24;
+/// `MS_MGC_VAL`: old callers put this magic in the high half.
+const MS_MGC_MASK: u64 = 0xffff_0000;
+const MS_MGC_VAL: u64 = 0xc0ed_0000;
+const MNT_FORCE: u32 = 1;
+const UMOUNT_NOFOLLOW: u32 = 8;
+
+fn require_root(ctx: &SyscallContext) -> crate::error::Result<()> {
+    if ctx.process.ids.lock().euid != 0 {
+        return_errno_with_message!(EPERM, "needs CAP_SYS_ADMIN");
+    }
+    Ok(())
+}
+
+pub fn sys_mount(_source: u64, target: u64, fstype: u64, flags: u64, data: u64, ctx: &mut SyscallContext) -> SyscallResult {
+    require_root(ctx)?;
+    let mut flags = flags;
+    if flags & MS_MGC_MASK == MS_MGC_VAL {
+        flags &= !MS_MGC_MASK;
+    }
+    let known = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SILENT | MS_RELATIME | MS_NOATIME | MS_NODIRATIME | MS_STRICTATIME;
+    if flags & !known != 0 {
+        return_errno_with_message!(EINVAL, "bind, move, remount and propagation mounts are not supported yet");
+    }
+    let target = uaccess::read_path(target)?;
+    let fstype = uaccess::read_path(fstype)?;
+    let options = if data != 0 {
+        uaccess::read_cstring_or(data, 4096, crate::errno!(EINVAL, "mount data longer than a page"))?
+    } else {
+        alloc::vec::Vec::new()
+    };
+    let creds = ctx.process.credentials();
+    let at = ctx.process.fs.read().lookup(None, &target, true, &creds)?;
+    let filesystem = new_filesystem(&fstype, &options)?;
+    mount(&at, filesystem, MountFlags::from_bits_truncate(flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)))?;
+    ok(0)
+}
+
+pub fn sys_umount2(target: u64, flags: u32, ctx: &mut SyscallContext) -> SyscallResult {
+    require_root(ctx)?;
+    if flags & !(MNT_FORCE | MNT_DETACH | UMOUNT_NOFOLLOW) != 0 {
+        return_errno_with_message!(EINVAL, "unsupported umount2 flags");
+    }
+    let name = uaccess::read_path(target)?;
+    let creds = ctx.process.credentials();
+    let path = ctx.process.fs.read().lookup(None, &name, flags & UMOUNT_NOFOLLOW == 0, &creds)?;
+    umount(path, flags & MNT_DETACH)?;
+    ok(0)
+}
+
+const REBOOT_MAGIC1: u32 = 0xfee1_dead;
+const REBOOT_MAGIC2: [u32; 4] = [672_274_793, 85_072_278, 369_367_448, 537_993_216];
+const CMD_RESTART: u32 = 0x0123_4567;
+const CMD_HALT: u32 = 0xcdef_0123;
+const CMD_POWER_OFF: u32 = 0x4321_fedc;
+const CMD_CAD_ON: u32 = 0x89ab_cdef;
+const CMD_CAD_OFF: u32 = 0;
+
+/// `reboot`: halt, power off and restart all end the VM with status 0.
+pub fn sys_reboot(magic1: u32, magic2: u32, cmd: u32, ctx: &mut SyscallContext) -> SyscallResult {
+    require_root(ctx)?;
+    if magic1 != REBOOT_MAGIC1 || !REBOOT_MAGIC2.contains(&magic2) {
+        return_errno_with_message!(EINVAL, "bad reboot magic");
+    }
+    match cmd {
+        CMD_RESTART | CMD_HALT | CMD_POWER_OFF => {
+            log::info!("reboot({:#x}) by pid {}: powering off", cmd, ctx.process.pid());
+            framework::power::exit(0)
+        }
+        CMD_CAD_ON | CMD_CAD_OFF => ok(0),
+        _ => return_errno_with_message!(EINVAL, "unsupported reboot command"),
+    }
+}
