@@ -13,23 +13,19 @@ pub type RwLockWriteGuard<'a, T> = spin::RwLockWriteGuard<'a, T>;
 
 /// Block on `queue` until `condition` holds (framework `WaitQueue`).
 ///
-/// WORKAROUND (framework scheduler issue, reported): `WaitQueue::wait_until`
-/// and `task::sleep` mark the task Sleeping and only then queue it; a timer
-/// tick delivered in between (pending ticks arrive exactly when the first
-/// lock re-enables interrupts) preempts the task, the scheduler takes it
-/// off the run queue as Sleeping, and with nobody able to wake it the task
-/// is lost. Local interrupts off across the wait close that window (each
-/// task's interrupt flag is restored by the context switch). Drop this
-/// once the framework keeps a preempted sleeper runnable.
+/// A thin pass-through kept for the call sites: it used to keep interrupts
+/// off across the wait to dodge a framework scheduler bug (a task preempted
+/// between `prepare_to_sleep` and joining the queue was lost), fixed since
+/// in the framework (a preempted task stays runnable whatever its state).
+/// Waiting with interrupts off was itself a hazard: a condition that spins
+/// on a lock held by a preempted task could never get the CPU back.
 #[cfg(target_os = "none")]
 pub fn wait_until<R>(queue: &framework::sync::WaitQueue, condition: impl FnMut() -> Option<R>) -> R {
-    let _irq = framework::arch::irq::disable_local();
     queue.wait_until(condition)
 }
 
-/// `framework::task::sleep` with the same workaround as [`wait_until`].
+/// `framework::task::sleep` (see [`wait_until`]).
 #[cfg(target_os = "none")]
 pub fn sleep(duration: core::time::Duration) {
-    let _irq = framework::arch::irq::disable_local();
     framework::task::sleep(duration);
 }

@@ -53,7 +53,7 @@ fn busy_task_is_preempted() {
     let progress = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let (p, s) = (progress.clone(), stop.clone());
-    let spinner = task::TaskOptions::new("test-spinner").cpu(crate::cpu_local::this_cpu().index).spawn(move || {
+    let spinner = task::TaskOptions::new("test-spinner").pin(crate::cpu_local::this_cpu().index).spawn(move || {
         while !s.load(Ordering::Relaxed) {
             p.fetch_add(1, Ordering::Relaxed);
             core::hint::spin_loop();

@@ -375,7 +375,7 @@ fn fpu_state_is_private_to_each_context() {
     let tasks: Vec<_> = (0..3u64)
         .map(|id| {
             let progress = progress.clone();
-            task::TaskOptions::new("test-user-fpu").cpu(crate::cpu_local::this_cpu().index).spawn(move || {
+            task::TaskOptions::new("test-user-fpu").pin(crate::cpu_local::this_cpu().index).spawn(move || {
                 let space = new_space(code);
                 let _attached = attach(&space);
                 let pattern: Vec<u8> = (0..48u8).map(|i| i.wrapping_mul(7).wrapping_add(id as u8 * 64 + 1)).collect();
@@ -473,7 +473,7 @@ fn interrupts_in_user_mode_return_only_when_asked() {
     let ran = Arc::new(AtomicBool::new(false));
     let flag = ran.clone();
     let other = task::TaskOptions::new("test-user-preempt")
-        .cpu(crate::cpu_local::this_cpu().index)
+        .pin(crate::cpu_local::this_cpu().index)
         .spawn(move || flag.store(true, Ordering::SeqCst));
     let deadline = crate::arch::tsc::monotonic_ns() + 5_000_000_000;
     let reason = execute(&mut ctx, || ran.load(Ordering::SeqCst) || crate::arch::tsc::monotonic_ns() > deadline);
