@@ -268,7 +268,10 @@ mod tests {
         };
         let elapsed_ns = run.elapsed;
         assert!(
-            elapsed_ns * 4 >= expected_ns * 3 && elapsed_ns * 4 <= expected_ns * 5,
+            // Coarse on purpose: under TCG on a loaded host the two virtual
+            // clocks drift apart by tens of percent in a 50 ms window; a
+            // wrong TSC frequency (divisor, unit) is off by 2x or more.
+            elapsed_ns * 2 > expected_ns && elapsed_ns < expected_ns * 2,
             "the PIT counted {} ns, the monotonic clock {} ns",
             expected_ns,
             elapsed_ns
