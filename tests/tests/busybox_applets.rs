@@ -100,7 +100,8 @@ fn busybox_option_without_command_runs_interactive_sh() {
     });
     // The UART drops input sent before the shell reads it, and ash eats the
     // first bytes as the answer to its cursor-position query (ESC [ 6 n):
-    // wait for the banner, then send an empty line before the command.
+    // wait for the prompt, then send an empty line, then the command with
+    // leading blanks (each prompt's query eats at most one byte).
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     while !String::from_utf8_lossy(&seen).contains("/ # ") {
@@ -115,7 +116,7 @@ fn busybox_option_without_command_runs_interactive_sh() {
     stdin.write_all(b"\r").unwrap();
     stdin.flush().unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    stdin.write_all(b"echo from-sh $((40+2)); exit 4\r").unwrap();
+    stdin.write_all(b"  echo from-sh $((40+2)); exit 4\r").unwrap();
     stdin.flush().unwrap();
     let status = child.wait().unwrap();
     reader.join().unwrap();
