@@ -30,6 +30,11 @@ Options of `umbra run`:
   --append ARGS                            extra kernel command line
   --add HOST_PATH:GUEST_PATH               put a file or directory (recursively)
                                            into the initramfs; repeatable
+  --busybox                                put the host's static busybox at
+                                           /bin/busybox with links for all its
+                                           applets, /bin/sh, /tmp, /root,
+                                           /etc/passwd and /etc/group; without
+                                           a command the guest runs /bin/sh
   --kernel IMAGE                           boot this image instead of building one
   --timeout SECS                           kill the VM after SECS seconds
   --print-cmd                              print the QEMU command and exit
@@ -123,6 +128,8 @@ pub struct RunOptions {
     pub kernel: Option<PathBuf>,
     pub timeout: Option<Duration>,
     pub print_cmd: bool,
+    /// `--busybox`: busybox userland in the initramfs.
+    pub busybox: bool,
     /// Guest command (after `--`); empty means interactive console.
     pub command: Vec<String>,
 }
@@ -140,6 +147,7 @@ impl Default for RunOptions {
             kernel: None,
             timeout: None,
             print_cmd: false,
+            busybox: false,
             command: Vec::new(),
         }
     }
@@ -233,11 +241,15 @@ fn parse_run(args: &[String]) -> Result<Command, String> {
             Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
             _ => (arg.as_str(), None),
         };
-        if name == "--print-cmd" {
+        if name == "--print-cmd" || name == "--busybox" {
             if inline.is_some() {
-                return Err("--print-cmd takes no value".into());
+                return Err(format!("{name} takes no value"));
             }
-            o.print_cmd = true;
+            if name == "--busybox" {
+                o.busybox = true;
+            } else {
+                o.print_cmd = true;
+            }
             continue;
         }
         if !name.starts_with('-') {
@@ -432,6 +444,7 @@ mod tests {
             "--timeout",
             "120",
             "--print-cmd",
+            "--busybox",
             "--",
             "echo",
             "--tee",
@@ -458,6 +471,7 @@ mod tests {
         assert_eq!(o.kernel, Some(PathBuf::from("img")));
         assert_eq!(o.timeout, Some(Duration::from_secs(120)));
         assert!(o.print_cmd);
+        assert!(o.busybox);
         assert_eq!(o.command, args(&["echo", "--tee", "hi"]));
     }
 
@@ -491,6 +505,7 @@ mod tests {
             &["run", "echo"],
             &["run", "--"],
             &["run", "--print-cmd=yes"],
+            &["run", "--busybox=yes"],
             &["frobnicate"],
             &[],
             &["test", "a", "b"],

@@ -1,5 +1,6 @@
 //! Builds the guest's initramfs from `--add` specs and the guest command.
 
+use crate::busybox::Busybox;
 use crate::cli::AddSpec;
 use crate::cpio::CpioWriter;
 use std::fs;
@@ -23,9 +24,24 @@ pub fn argv_file(command: &[String]) -> Vec<u8> {
 /// Writes the archive to `out`. The `--add` host paths are read here; a
 /// directory is added recursively (symbolic links inside it are kept as
 /// links; a top-level symbolic link is followed). Returns the entry count.
+#[cfg(test)]
 pub fn write(out: &Path, adds: &[AddSpec], command: &[String]) -> Result<usize, String> {
+    write_with(out, None, adds, command)
+}
+
+/// [`write`] with `--busybox`'s userland first (so `--add` entries, written
+/// later, win over it).
+pub fn write_with(
+    out: &Path,
+    busybox: Option<&Busybox>,
+    adds: &[AddSpec],
+    command: &[String],
+) -> Result<usize, String> {
     let file = fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut w = CpioWriter::new(BufWriter::new(file));
+    if let Some(bb) = busybox {
+        bb.write_into(&mut w).map_err(|e| format!("--busybox: {e}"))?;
+    }
     for add in adds {
         add_host_path(&mut w, &add.host, &add.guest, true)
             .map_err(|e| format!("--add {}:{}: {e}", add.host.display(), add.guest))?;
@@ -156,6 +172,30 @@ mod tests {
         );
         assert_eq!(e[3].3, b"sub/x.sh");
         assert_eq!(e[9].3, b"exit\x000\x00");
+    }
+
+    #[test]
+    fn busybox_layout() {
+        let t = TempDir::new("initramfs-test").unwrap();
+        fs::write(t.path().join("bb"), b"ELF").unwrap();
+        let bb = Busybox {
+            host: t.path().join("bb"),
+            applets: vec!["/bin/sh".into(), "/usr/bin/awk".into()],
+        };
+        let out = t.path().join("initrd");
+        write_with(&out, Some(&bb), &[], &["sh".to_string()]).unwrap();
+        let e = parse(&fs::read(&out).unwrap());
+        let find = |n: &str| e.iter().find(|x| x.0 == n).unwrap_or_else(|| panic!("no {n}"));
+        assert_eq!(find("bin/busybox").1, 0o100755);
+        assert_eq!(find("bin/busybox").3, b"ELF");
+        assert_eq!(find("bin/sh").1, 0o120777);
+        assert_eq!(find("bin/sh").3, b"/bin/busybox");
+        assert_eq!(find("usr/bin/awk").3, b"/bin/busybox");
+        assert_eq!(find("tmp").1, 0o041777);
+        assert_eq!(find("root").1, 0o040700);
+        assert_eq!(find("etc/passwd").3, b"root:x:0:0:root:/root:/bin/sh\n");
+        assert_eq!(find("etc/group").3, b"root:x:0:\n");
+        assert_eq!(find("etc/umbra/argv").3, b"sh\x00");
     }
 
     #[test]

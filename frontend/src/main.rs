@@ -2,6 +2,7 @@
 //! kernel image, packs an initramfs, runs the image in QEMU and turns the
 //! guest's exit status into its own (protocol: see `status`).
 
+mod busybox;
 mod cli;
 mod cpio;
 mod initramfs;

@@ -1,5 +1,6 @@
 //! `umbra run`: check options, get an image, pick the accelerator, boot.
 
+use crate::busybox::{self, Busybox};
 use crate::cli::{Accel, Firmware, RunOptions, Tee};
 use crate::qemu::{ConcreteAccel, OVMF_PATH};
 use crate::session::{self, Io, Session};
@@ -65,6 +66,11 @@ fn try_run(o: &RunOptions) -> Result<i32, Failure> {
         std::fs::metadata(&add.host)
             .map_err(|e| usage(format!("--add {}: {e}", add.host.display())))?;
     }
+    let busybox = if o.busybox {
+        Some(Busybox::from_host(Path::new(busybox::HOST_BUSYBOX)).map_err(setup)?)
+    } else {
+        None
+    };
     let root = paths::repo_root();
     let image: PathBuf = match &o.kernel {
         Some(k) if k.is_file() => k.clone(),
@@ -100,6 +106,7 @@ fn try_run(o: &RunOptions) -> Result<i32, Failure> {
         mem: &o.mem,
         cmdline: o.cmdline(),
         adds: &o.adds,
+        busybox: busybox.as_ref(),
         command: &o.command,
         tdx,
     };

@@ -1,6 +1,7 @@
 //! One VM session: write the initramfs, build the QEMU command, run it
 //! under supervision and read the guest's status from the ctl file.
 
+use crate::busybox::{self, Busybox};
 use crate::cli::{AddSpec, Firmware};
 use crate::qemu::{self, ConcreteAccel, Console, QemuConfig};
 use crate::status::{self, Outcome};
@@ -18,6 +19,8 @@ pub struct Session<'a> {
     pub mem: &'a str,
     pub cmdline: String,
     pub adds: &'a [AddSpec],
+    /// `--busybox`: the userland to put in the initramfs.
+    pub busybox: Option<&'a Busybox>,
     /// Guest command; empty means an interactive console.
     pub command: &'a [String],
     /// Run as a real TDX guest.
@@ -39,7 +42,7 @@ impl Prepared {
 /// Writes `workdir/initrd` and returns the QEMU command for the session.
 pub fn prepare(s: &Session, workdir: &Path) -> Result<Prepared, String> {
     let initrd = workdir.join("initrd");
-    initramfs::write(&initrd, s.adds, s.command)?;
+    initramfs::write_with(&initrd, s.busybox, s.adds, &guest_command(s))?;
     let ctl = workdir.join("ctl");
     let _ = std::fs::remove_file(&ctl);
     let cfg = QemuConfig {
@@ -63,6 +66,17 @@ pub fn prepare(s: &Session, workdir: &Path) -> Result<Prepared, String> {
         args: qemu::args(&cfg),
         ctl,
     })
+}
+
+/// The command written to the initramfs: with `--busybox` and no command,
+/// `/bin/sh` (unless an `--add` provides `/init`, which then runs instead).
+fn guest_command(s: &Session) -> Vec<String> {
+    let has_init = s.adds.iter().any(|a| a.guest == "/init");
+    if s.command.is_empty() && s.busybox.is_some() && !has_init {
+        vec![busybox::DEFAULT_SHELL.to_string()]
+    } else {
+        s.command.to_vec()
+    }
 }
 
 fn absolute(p: &Path) -> PathBuf {

@@ -50,7 +50,7 @@ fn kernel_crates_are_clippy_clean() {
 
 fn clippy_kernel(root: &std::path::Path, features: &[&str]) {
     let out = Command::new("cargo")
-        .current_dir(&root)
+        .current_dir(root)
         .env("RUSTC_BOOTSTRAP", "1")
         .env("CARGO_TARGET_DIR", root.join("target/clippy"))
         .args([
