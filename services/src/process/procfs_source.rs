@@ -37,12 +37,15 @@ fn info(process: &Arc<Process>) -> ProcessInfo {
         b'S'
     };
     let vsize = process.mm().map_or(0, |mm| mm.state().vmas.iter().map(|vma| vma.end - vma.start).sum());
-    let mut ignored = 0u64;
+    let (mut ignored, mut caught) = (0u64, 0u64);
     {
         let actions = process.sigactions.lock();
         for sig in 1..=64u32 {
-            if actions.is_ignored(sig) {
+            let action = actions.get(sig);
+            if action.is_ignored() {
                 ignored |= 1 << (sig - 1);
+            } else if !action.is_default() {
+                caught |= 1 << (sig - 1);
             }
         }
     }
@@ -72,7 +75,7 @@ fn info(process: &Arc<Process>) -> ProcessInfo {
         sig_pending: process.pending_signals().0,
         sig_blocked: 0,
         sig_ignored: ignored,
-        sig_caught: 0,
+        sig_caught: caught,
         fd_count: process.fds.lock().fds().count() as u32,
     }
 }
