@@ -313,9 +313,9 @@ impl Node {
                     G::Loadavg => format::loadavg(&source()?.system()),
                     G::Version => {
                         let mut out = Vec::new();
-                        let _ = write!(
+                        let _ = writeln!(
                             format::Out(&mut out),
-                            "Linux version {} (umbra@umbra) (rustc, rust-lld) {}\n",
+                            "Linux version {} (umbra@umbra) (rustc, rust-lld) {}",
                             OS_RELEASE,
                             OS_VERSION
                         );
