@@ -159,7 +159,9 @@ impl ProcSource for KernelSource {
             total_bytes: stats.managed_frames * page,
             free_bytes: stats.free_frames * page,
             uptime_ns,
-            idle_ns: 0,
+            // No idle accounting yet: all time not known to be the
+            // caller's is reported idle (a lower bound on busy time).
+            idle_ns: (uptime_ns * u64::from(cpus.max(1))).saturating_sub(framework::task::current().cpu_time_ns()),
             cpus,
             boot_time: now.saturating_sub(uptime_ns / 1_000_000_000),
             forks: u64::from(last_pid()),
