@@ -94,3 +94,15 @@ fn mount_proc_again() {
         .assert_stdout_line("proc on /p type proc (rw,relatime)")
         .assert_stdout_line("done");
 }
+
+#[test]
+fn chdir_into_proc_and_pipe_fds() {
+    // chdir walks while holding the caller's fs lock: /proc lookups must
+    // not take it again.
+    let script = "cd /proc/1 && pwd && readlink cwd && readlink /proc/self/fd/1 | cat; cat environ | tr '\\0' '\\n'";
+    busybox_sh(script)
+        .assert_code(0)
+        .assert_stdout_line("/proc/1")
+        .assert_stdout_contains("pipe:[")
+        .assert_stdout_line("HOME=/");
+}

@@ -23,10 +23,12 @@ pub fn install() {
 }
 
 fn info(process: &Arc<Process>) -> ProcessInfo {
-    let ids = *process.ids.lock();
-    let (cwd, root) = {
-        let fs = process.fs.read();
-        (fs.display_path(fs.cwd()), fs.display_path(fs.root()))
+    // `try_*`: the caller may be walking a path into its own /proc
+    // entries while holding its own locks (chdir holds `fs`).
+    let ids = process.ids.try_lock().map(|ids| *ids).unwrap_or_default();
+    let (cwd, root) = match process.fs.try_read() {
+        Some(fs) => (fs.display_path(fs.cwd()), fs.display_path(fs.root())),
+        None => (Vec::new(), Vec::new()),
     };
     let is_current = current_process().is_some_and(|current| Arc::ptr_eq(&current, process));
     let state = if process.exit_status().is_some() {
@@ -76,7 +78,7 @@ fn info(process: &Arc<Process>) -> ProcessInfo {
         sig_blocked: 0,
         sig_ignored: ignored,
         sig_caught: caught,
-        fd_count: process.fds.lock().fds().count() as u32,
+        fd_count: process.fds.try_lock().map_or(0, |fds| fds.fds().count() as u32),
     }
 }
 
@@ -109,6 +111,16 @@ impl ProcSource for KernelSource {
         find_process(pid).map(|p| info(&p))
     }
 
+    fn exists(&self, pid: u32) -> bool {
+        find_process(pid).is_some()
+    }
+
+    fn owner(&self, pid: u32) -> Option<(u32, u32)> {
+        let process = find_process(pid)?;
+        let ids = process.ids.try_lock().map(|ids| *ids).unwrap_or_default();
+        Some((ids.euid, ids.egid))
+    }
+
     fn maps(&self, pid: u32) -> Option<Vec<u8>> {
         let state = find_process(pid)?.mm()?.state();
         Some(format_maps(&state.vmas, &state.maps))
@@ -119,19 +131,32 @@ impl ProcSource for KernelSource {
             return Vec::new();
         };
         let files: Vec<(u32, Path)> = {
-            let table = process.fds.lock();
+            let Some(table) = process.fds.try_lock() else {
+                return Vec::new();
+            };
             let fds: Vec<i32> = table.fds().collect();
             fds.into_iter().filter_map(|fd| Some((u32::try_from(fd).ok()?, table.get(fd).ok()?.path().clone()))).collect()
         };
-        let fs = process.fs.read();
-        files.into_iter().map(|(fd, path)| (fd, fs.display_path(&path))).collect()
+        let Some(fs) = process.fs.try_read() else {
+            return Vec::new();
+        };
+        files
+            .into_iter()
+            .map(|(fd, path)| {
+                // Pipes show as `pipe:[N]`, their pipefs name.
+                let shown = if path.mount().fs().name() == "pipefs" { path.dentry().name() } else { fs.display_path(&path) };
+                (fd, shown)
+            })
+            .collect()
     }
 
     fn mounts(&self, pid: u32) -> Vec<MountEntry> {
         let Some(process) = find_process(pid) else {
             return Vec::new();
         };
-        let root = process.fs.read().root().clone();
+        let Some(root) = process.fs.try_read().map(|fs| fs.root().clone()) else {
+            return Vec::new();
+        };
         let mut top = root.mount().clone();
         while let Some((parent, _)) = top.parent() {
             top = parent;

@@ -44,6 +44,11 @@ pub trait ProcSource: Send + Sync {
     /// Every process, in ascending order.
     fn pids(&self) -> Vec<u32>;
     fn process(&self, pid: u32) -> Option<ProcessInfo>;
+    /// Is `pid` in the table (cheap: takes no lock of the process, as a
+    /// path walk may run while the caller holds its own).
+    fn exists(&self, pid: u32) -> bool;
+    /// The effective uid and gid of `pid` (owner of its `/proc` entries).
+    fn owner(&self, pid: u32) -> Option<(u32, u32)>;
     /// `/proc/<pid>/maps` text (`None`: no address space).
     fn maps(&self, pid: u32) -> Option<Vec<u8>>;
     /// Open fds and the paths they show.
@@ -273,7 +278,7 @@ impl Node {
         let node = match self {
             Node::ProcRoot => {
                 if let Some(pid) = parse_u32(name) {
-                    let exists = source().map(|s| s.process(pid).is_some()).unwrap_or(false);
+                    let exists = source().map(|s| s.exists(pid)).unwrap_or(false);
                     return if exists { Ok(Node::Pid(pid)) } else { Err(errno!(ENOENT, "no such process")) };
                 }
                 self.children()?.into_iter().find(|(n, _)| n == name).map(|(_, node)| node)
@@ -408,10 +413,7 @@ impl ProcInode {
 
 impl Inode for ProcInode {
     fn metadata(&self) -> Metadata {
-        let (uid, gid) = match self.node.pid().and_then(|pid| source().ok()?.process(pid)) {
-            Some(info) => (info.euid, info.egid),
-            None => (0, 0),
-        };
+        let (uid, gid) = self.node.pid().and_then(|pid| source().ok()?.owner(pid)).unwrap_or((0, 0));
         let time = now();
         Metadata {
             dev: self.dev,

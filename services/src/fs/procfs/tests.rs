@@ -25,6 +25,12 @@ impl ProcSource for Fake {
             ..Default::default()
         })
     }
+    fn exists(&self, pid: u32) -> bool {
+        [1, 7].contains(&pid)
+    }
+    fn owner(&self, pid: u32) -> Option<(u32, u32)> {
+        self.exists(pid).then_some((1000, 0))
+    }
     fn maps(&self, _pid: u32) -> Option<Vec<u8>> {
         Some(b"00400000-00401000 r-xp 00000000 00:00 0 \n".to_vec())
     }
