@@ -40,6 +40,7 @@ fn kernel_main(context: &KernelContext) -> u8 {
     services::fs::set_clock(realtime);
     services::random::seed(entropy::tsc_seed());
     services::fs::devfs::set_entropy_source(services::random::fill);
+    services::process::procfs_source::install();
     let root = match services::fs::setup::boot_tree(initramfs.bytes()) {
         Ok((root, report)) => {
             log::debug!("rootfs: {:?}", report);

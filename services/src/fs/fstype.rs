@@ -1,7 +1,7 @@
 //! Filesystem types by name, for `mount(2)`: "tmpfs" (options `size=`
 //! with a k/m/g suffix, `mode=` in octal, `nr_inodes=` accepted and
 //! ignored), "ramfs" (`mode=`; other options ignored, as Linux's ramfs
-//! does) and "devtmpfs". Unknown types give `ENODEV`; unknown or bad
+//! does), "devtmpfs", "proc" and "sysfs" (options ignored). Unknown types give `ENODEV`; unknown or bad
 //! tmpfs options `EINVAL` (percentages of RAM are not supported yet).
 //!
 //! Owns: the name -> constructor table and option parsing.
@@ -10,6 +10,7 @@ use alloc::sync::Arc;
 
 use super::devfs::new_devfs;
 use super::inode::FileSystem;
+use super::procfs::ProcFs;
 use super::ramfs::data::PAGE_SIZE;
 use super::ramfs::{RamFs, RAMFS_MAGIC, TMPFS_MAGIC};
 use crate::error::Result;
@@ -42,6 +43,8 @@ pub fn new_filesystem(fstype: &[u8], options: &[u8]) -> Result<Arc<dyn FileSyste
         b"tmpfs" => true,
         b"ramfs" => false,
         b"devtmpfs" => return Ok(new_devfs()?),
+        b"proc" => return Ok(ProcFs::new_proc()),
+        b"sysfs" => return Ok(ProcFs::new_sysfs()),
         _ => return_errno_with_message!(ENODEV, "unknown filesystem type"),
     };
     let mut size: Option<u64> = None;
@@ -89,6 +92,8 @@ mod tests {
         let ram = new_filesystem(b"ramfs", b"mode=700,whatever").unwrap();
         assert_eq!((ram.name(), ram.root().metadata().perm), ("ramfs", 0o700));
         assert_eq!(new_filesystem(b"devtmpfs", b"").unwrap().name(), "devtmpfs");
+        assert_eq!(new_filesystem(b"proc", b"").unwrap().name(), "proc");
+        assert_eq!(new_filesystem(b"sysfs", b"").unwrap().name(), "sysfs");
         let errno = |result: Result<Arc<dyn FileSystem>>| result.err().map(|e| e.errno());
         assert_eq!(errno(new_filesystem(b"ext4", b"")), Some(Errno::ENODEV));
         assert_eq!(errno(new_filesystem(b"tmpfs", b"size=50%")), Some(Errno::EINVAL));

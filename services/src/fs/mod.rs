@@ -44,6 +44,7 @@ pub mod open;
 pub mod open_file;
 pub mod path;
 pub mod perm;
+pub mod procfs;
 pub mod ramfs;
 pub mod setup;
 pub mod stat;

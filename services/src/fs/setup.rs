@@ -1,7 +1,8 @@
 //! The file-system tree the kernel boots with: a `rootfs` (ramfs/tmpfs
 //! flavour) holding the unpacked initramfs, and devfs mounted on `/dev`
 //! (created if the archive has none), as Linux does with
-//! `devtmpfs.mount=1`.
+//! `devtmpfs.mount=1`, then procfs on `/proc` and sysfs on `/sys`
+//! (nosuid, nodev, noexec, as init systems mount them).
 //!
 //! Owns: that assembly only; the kernel calls [`boot_tree`] once its heap
 //! exists and builds the first process's [`FsContext`] from the result.
@@ -10,6 +11,8 @@ use alloc::sync::Arc;
 
 use super::context::FsContext;
 use super::devfs::new_devfs;
+use super::inode::FileSystem;
+use super::procfs::ProcFs;
 use super::initramfs::{unpack, UnpackReport};
 use super::mount::{mount, Mount, MountFlags};
 use super::path::Path;
@@ -32,5 +35,16 @@ pub fn boot_tree(initramfs: &[u8]) -> Result<(Arc<Mount>, UnpackReport)> {
     }
     let dev = context.lookup(None, b"/dev", true, &creds)?;
     mount(&dev, new_devfs()?, MountFlags::empty())?;
+    let proc: Arc<dyn FileSystem> = ProcFs::new_proc();
+    let sys: Arc<dyn FileSystem> = ProcFs::new_sysfs();
+    for (dir, fs) in [(&b"/proc"[..], proc), (&b"/sys"[..], sys)] {
+        match context.mkdir(None, dir, 0o555, &creds) {
+            Ok(()) => {}
+            Err(error) if error.errno() == Errno::EEXIST => {}
+            Err(error) => return Err(error),
+        }
+        let at = context.lookup(None, dir, true, &creds)?;
+        mount(&at, fs, MountFlags::from_bits_truncate(MountFlags::NOSUID.bits() | MountFlags::NODEV.bits() | MountFlags::NOEXEC.bits()))?;
+    }
     Ok((root_mount, report))
 }

@@ -42,6 +42,9 @@ pub struct LoadedProgram {
     pub sp: u64,
     /// The file name as given to exec (for `comm`).
     pub filename: Vec<u8>,
+    /// argv and envp strings, NUL-terminated (`/proc/<pid>/cmdline`).
+    pub cmdline: Vec<u8>,
+    pub environ: Vec<u8>,
     /// The absolute path of the ELF file that was loaded.
     pub exe: Vec<u8>,
 }
@@ -171,7 +174,17 @@ pub fn load(process: &Process, filename: &[u8], mut args: ExecArgs) -> Result<Lo
         page += PAGE_SIZE;
     }
 
-    Ok(LoadedProgram { mm, entry: layout.plan.entry, sp: stack.sp, filename: filename.to_vec(), exe })
+    let joined = |strings: &mut dyn Iterator<Item = &[u8]>| {
+        let mut out = Vec::new();
+        for s in strings {
+            out.extend_from_slice(s);
+            out.push(0);
+        }
+        out
+    };
+    let cmdline = joined(&mut args.argv());
+    let environ = joined(&mut args.envp());
+    Ok(LoadedProgram { mm, entry: layout.plan.entry, sp: stack.sp, filename: filename.to_vec(), exe, cmdline, environ })
 }
 
 /// Make `program` the process's image: from here exec cannot fail. Closes
@@ -185,6 +198,7 @@ pub fn commit(process: &Process, program: LoadedProgram) -> UserContext {
     process.sigactions.lock().reset_for_exec();
     process.set_comm_from_path(&program.filename);
     process.set_exe(program.exe);
+    process.set_cmdline(program.cmdline, program.environ);
     if let Some(done) = process.vfork_done.lock().take() {
         done.complete();
     }

@@ -33,6 +33,8 @@ pub mod mm;
 #[allow(clippy::module_inception)]
 pub mod process;
 #[cfg(target_os = "none")]
+pub mod procfs_source;
+#[cfg(target_os = "none")]
 pub mod signal_delivery;
 #[cfg(target_os = "none")]
 pub mod task;

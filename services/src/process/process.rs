@@ -83,6 +83,12 @@ pub struct Process {
     exe: Mutex<Vec<u8>>,
     /// The process's thread, for waking it when a signal arrives.
     thread: Mutex<Weak<Thread>>,
+    /// argv and envp strings of the last exec, NUL-terminated
+    /// (`/proc/<pid>/cmdline`, `environ`).
+    cmdline: Mutex<Vec<u8>>,
+    environ: Mutex<Vec<u8>>,
+    /// When the process was created, ns since boot.
+    start_ns: u64,
 }
 
 /// The completion a `vfork` parent waits for.
@@ -172,6 +178,9 @@ impl Process {
             comm: Mutex::new(init.comm),
             exe: Mutex::new(init.exe),
             thread: Mutex::new(Weak::new()),
+            cmdline: Mutex::new(Vec::new()),
+            environ: Mutex::new(Vec::new()),
+            start_ns: framework::arch::tsc::monotonic_ns(),
         });
         PROCESSES.write().insert(pid, Arc::downgrade(&process));
         process
@@ -240,6 +249,27 @@ impl Process {
 
     pub fn set_exe(&self, path: Vec<u8>) {
         *self.exe.lock() = path;
+    }
+
+    /// argv strings of the last exec, each NUL-terminated.
+    pub fn cmdline(&self) -> Vec<u8> {
+        self.cmdline.lock().clone()
+    }
+
+    /// envp strings of the last exec, each NUL-terminated.
+    pub fn environ(&self) -> Vec<u8> {
+        self.environ.lock().clone()
+    }
+
+    /// Set at exec (and copied by fork).
+    pub fn set_cmdline(&self, cmdline: Vec<u8>, environ: Vec<u8>) {
+        *self.cmdline.lock() = cmdline;
+        *self.environ.lock() = environ;
+    }
+
+    /// Creation time, ns since boot.
+    pub fn start_ns(&self) -> u64 {
+        self.start_ns
     }
 
     /// The comm as text, for logs.
@@ -330,6 +360,11 @@ impl Process {
 /// The process with `pid`, if it exists (zombies included).
 pub fn find_process(pid: Pid) -> Option<Arc<Process>> {
     PROCESSES.read().get(&pid).and_then(Weak::upgrade)
+}
+
+/// The pid handed out last (`/proc/loadavg`), and how many were.
+pub fn last_pid() -> Pid {
+    NEXT_PID.load(Ordering::Relaxed).saturating_sub(1)
 }
 
 /// Every live process (zombies included).

@@ -29,7 +29,7 @@ mod signal;
 mod stat;
 mod sysinfo;
 mod time;
-mod uname;
+pub(crate) mod uname;
 mod wait;
 
 pub use signal::kill_group;

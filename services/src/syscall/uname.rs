@@ -10,8 +10,8 @@ use crate::uaccess;
 /// Each `struct utsname` field: 65 bytes, NUL padded.
 const FIELD: usize = 65;
 /// The kernel release user space sees (a Linux 6.12-compatible ABI).
-pub const RELEASE: &str = "6.12.0-umbra";
-const VERSION: &str = "#1 SMP PREEMPT Umbra";
+pub const RELEASE: &str = crate::fs::procfs::OS_RELEASE;
+const VERSION: &str = crate::fs::procfs::OS_VERSION;
 
 static HOSTNAME: Mutex<Option<Vec<u8>>> = Mutex::new(None);
 
@@ -20,9 +20,14 @@ fn field(out: &mut [u8], index: usize, value: &[u8]) {
     out[index * FIELD..index * FIELD + n].copy_from_slice(&value[..n]);
 }
 
+/// The host name (`/proc/sys/kernel/hostname`).
+pub fn hostname() -> Vec<u8> {
+    HOSTNAME.lock().clone().unwrap_or_else(|| b"umbra".to_vec())
+}
+
 pub fn utsname_bytes() -> [u8; FIELD * 6] {
     let mut out = [0u8; FIELD * 6];
-    let hostname = HOSTNAME.lock().clone().unwrap_or_else(|| b"umbra".to_vec());
+    let hostname = hostname();
     field(&mut out, 0, b"Linux");
     field(&mut out, 1, &hostname);
     field(&mut out, 2, RELEASE.as_bytes());
