@@ -59,10 +59,9 @@ pub(crate) fn load_boot_gdt() {
         limit: (core::mem::size_of_val(&BOOT_GDT) - 1) as u16,
         base: BOOT_GDT.as_ptr() as u64,
     };
-    // SAFETY: `pointer` describes BOOT_GDT, a static (so it outlives the
-    // load) whose selector 0x08 is 64-bit code and 0x10 flat data; the far
-    // return reloads CS with the equivalent code segment and continues at
-    // the next instruction.
+    // SAFETY: `pointer` describes BOOT_GDT, a static (so it outlives the load) whose selector 0x08 is 64-bit code and
+    // 0x10 flat data; the far return reloads CS with the equivalent code segment and continues at the next
+    // instruction.
     unsafe {
         core::arch::asm!(
             "lgdt [{ptr}]",

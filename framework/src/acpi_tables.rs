@@ -15,10 +15,8 @@ struct DirectMapHandler;
 impl AcpiHandler for DirectMapHandler {
     unsafe fn map_physical_region<T>(&self, physical_address: usize, size: usize) -> PhysicalMapping<Self, T> {
         let virtual_address = crate::mm::paddr_to_vaddr(physical_address as u64) as *mut T;
-        // SAFETY: the direct map covers the low 4 GiB and all RAM, where
-        // firmware places its tables; the acpi crate only reads `size`
-        // bytes from the mapping. The pointer is non-null (direct-map base
-        // is far above 0).
+        // SAFETY: the direct map covers the low 4 GiB and all RAM, where firmware places its tables; the acpi crate
+        // only reads `size` bytes from the mapping. The pointer is non-null (direct-map base is far above 0).
         unsafe {
             PhysicalMapping::new(
                 physical_address,

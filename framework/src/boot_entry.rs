@@ -140,10 +140,8 @@ fn initrd_bytes(boot: &BootInfo, range: boot::PhysRange) -> Option<&'static [u8]
         log::warn!("initrd at [{:#x}-{:#x}) is not in usable RAM: ignored", range.start, range.end);
         return None;
     }
-    // SAFETY: the range is RAM per the memory map, inside the direct map,
-    // not the kernel image, and never written: the frame allocator keeps
-    // the initrd out of the memory it hands out (mm::boot_memory), and
-    // the loader is gone.
+    // SAFETY: the range is RAM per the memory map, inside the direct map, not the kernel image, and never written:
+    // the frame allocator keeps the initrd out of the memory it hands out (mm::boot_memory), and the loader is gone.
     Some(unsafe { core::slice::from_raw_parts(crate::mm::paddr_to_vaddr(range.start) as *const u8, range.len() as usize) })
 }
 

@@ -84,10 +84,9 @@ pub fn init_this_cpu(index: usize, apic_id: u32) {
     let address = cpu as *const PerCpu as usize;
     cpu.self_ptr.store(address, Ordering::SeqCst);
     cpu.apic_id.store(apic_id as usize, Ordering::SeqCst);
-    // SAFETY: writing GS base only changes what `gs:` addressing refers to;
-    // the kernel uses gs: solely through `this_cpu`, and the value is the
-    // address of a static PerCpu. KERNEL_GS_BASE (the user's GS while in
-    // the kernel) starts at 0.
+    // SAFETY: writing GS base only changes what `gs:` addressing refers to; the kernel uses gs: solely through
+    // `this_cpu`, and the value is the address of a static PerCpu. KERNEL_GS_BASE (the user's GS while in the kernel)
+    // starts at 0.
     unsafe {
         crate::arch::msr::write(IA32_GS_BASE, address as u64);
         crate::arch::msr::write(IA32_KERNEL_GS_BASE, 0);
@@ -106,10 +105,9 @@ pub fn this_cpu() -> &'static PerCpu {
         return &PER_CPU[0];
     }
     let address: usize;
-    // SAFETY: GS_READY is set only after init_this_cpu pointed GS at a
-    // PerCpu whose first field holds its own address, and every CPU does
-    // that before it enables interrupts or runs tasks; reading gs:[0] has
-    // no side effects.
+    // SAFETY: GS_READY is set only after init_this_cpu pointed GS at a PerCpu whose first field holds its own
+    // address, and every CPU does that before it enables interrupts or runs tasks; reading gs:[0] has no side
+    // effects.
     unsafe { core::arch::asm!("mov {}, gs:[0]", out(reg) address, options(nostack, readonly, preserves_flags)) };
     // SAFETY: `address` is the self pointer of one of the static PER_CPU
     // entries, which live forever.

@@ -100,10 +100,9 @@ impl core::fmt::Display for Fault {
 pub fn probe_read_u64(addr: u64) -> Result<u64, Fault> {
     let value: u64;
     let failed: u32;
-    // SAFETY: one 8-byte read whose result is an integer, never a
-    // reference, so it cannot break aliasing or validity; if it faults,
-    // the trap handler finds the ex_table entry and continues at label 3,
-    // which reports the failure with all other registers intact.
+    // SAFETY: one 8-byte read whose result is an integer, never a reference, so it cannot break aliasing or validity;
+    // if it faults, the trap handler finds the ex_table entry and continues at label 3, which reports the failure
+    // with all other registers intact.
     unsafe {
         core::arch::asm!(
             "xor {failed:e}, {failed:e}",

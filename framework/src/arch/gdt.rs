@@ -140,11 +140,9 @@ impl CpuTables {
             limit: (GDT_ENTRIES * 8 - 1) as u16,
             base: self.gdt.get() as u64,
         };
-        // SAFETY: the GDT lives in `'static` memory and has the layout
-        // above: 0x08 is 64-bit code like the boot GDT's, 0x10 flat data, so
-        // reloading CS (far return to the next instruction) and DS/ES/SS
-        // keeps the running code's view of memory; 0x28 is an available TSS
-        // of this struct, which `ltr` marks busy. FS/GS are left alone.
+        // SAFETY: the GDT lives in `'static` memory and has the layout above: 0x08 is 64-bit code like the boot GDT's, 0x10 flat data, so
+        // reloading CS (far return to the next instruction) and DS/ES/SS keeps the running code's view of memory; 0x28 is an available
+        // TSS of this struct, which `ltr` marks busy. FS/GS are left alone.
         unsafe {
             core::arch::asm!(
                 "lgdt [{pointer}]",

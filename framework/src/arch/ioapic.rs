@@ -36,10 +36,9 @@ impl IoApic {
 
     fn read(&self, register: u32) -> u32 {
         let base = self.base();
-        // SAFETY: `base` is this I/O APIC's register window (checked to be
-        // in the MMIO hole, which the direct map covers, uncached by the
-        // MTRRs); IOREGSEL/IOWIN accesses only program interrupt routing.
-        // Callers hold IO_APICS' lock, so select+access is not interleaved.
+        // SAFETY: `base` is this I/O APIC's register window (checked to be in the MMIO hole, which the direct map
+        // covers, uncached by the MTRRs); IOREGSEL/IOWIN accesses only program interrupt routing. Callers hold
+        // IO_APICS' lock, so select+access is not interleaved.
         unsafe {
             core::ptr::write_volatile((base + IOREGSEL) as *mut u32, register);
             core::ptr::read_volatile((base + IOWIN) as *const u32)

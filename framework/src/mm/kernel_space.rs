@@ -176,10 +176,9 @@ pub(crate) unsafe fn init(boot: &BootInfo, free: &mut RangeSet<PLAN_CAPACITY>, d
         log::debug!("mm: the loaded IDT is in the lower half: an exception before the trap code loads its IDT will triple-fault");
     }
     paging_regs::enable_write_protect();
-    // SAFETY: `root` maps the whole kernel image (code, data, the boot
-    // stack in .bss) at the addresses it runs at, with rights that allow
-    // what the kernel does there (text executable, data writable), and the
-    // GDT is now in the image too.
+    // SAFETY: `root` maps the whole kernel image (code, data, the boot stack in .bss) at the addresses it runs at,
+    // with rights that allow what the kernel does there (text executable, data writable), and the GDT is now in the
+    // image too.
     unsafe { paging_regs::write_cr3(root) };
     // The boot tables mapped the image with global pages: flush them.
     paging_regs::flush_global_tlb(features.global);

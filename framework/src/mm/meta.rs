@@ -61,10 +61,9 @@ pub(crate) fn slot(paddr: u64) -> Option<&'static MetaSlot> {
         return None;
     }
     let index = (paddr as usize / PAGE_SIZE) & (FRAMES_PER_SECTION - 1);
-    // SAFETY: `install_section` stored the direct-map address of a zeroed,
-    // never-freed array of FRAMES_PER_SECTION slots; `index` is below that;
-    // a MetaSlot is atomics and bytes, valid for any bit pattern and shared
-    // by reference only.
+    // SAFETY: `install_section` stored the direct-map address of a zeroed, never-freed array of FRAMES_PER_SECTION
+    // slots; `index` is below that; a MetaSlot is atomics and bytes, valid for any bit pattern and shared by
+    // reference only.
     Some(unsafe { &*(base as *const MetaSlot).add(index) })
 }
 

@@ -245,10 +245,9 @@ fn switch_to(index: usize, current: Arc<Task>, next: Arc<Task>) {
         sched.current = Some(next);
         sched.previous = Some(current);
     }
-    // SAFETY: interrupts are off; `next` is not running anywhere (on_cpu
-    // was false and we set it), its context was saved by its last switch
-    // away or built by new_context; `current` stays alive in `previous`
-    // until finish_switch, so `prev_ctx` is valid for the save.
+    // SAFETY: interrupts are off; `next` is not running anywhere (on_cpu was false and we set it), its context was
+    // saved by its last switch away or built by new_context; `current` stays alive in `previous` until finish_switch,
+    // so `prev_ctx` is valid for the save.
     unsafe { context::switch(prev_ctx, next_ctx) };
     finish_switch();
 }

@@ -177,10 +177,9 @@ mod raw {
     /// below `USER_SPACE_END`.
     pub(super) unsafe fn copy(dst: *mut u8, src: *const u8, len: usize) -> usize {
         let left: usize;
-        // SAFETY: per the contract; a fault on the user side (unmapped,
-        // protection, SMAP off by mistake) continues at label 3 with RCX =
-        // bytes left, through the exception table; stac/clac only exist
-        // when SMAP_INSTRUCTIONS says so.
+        // SAFETY: per the contract; a fault on the user side (unmapped, protection, SMAP off by mistake) continues at
+        // label 3 with RCX = bytes left, through the exception table; stac/clac only exist when SMAP_INSTRUCTIONS
+        // says so.
         unsafe {
             asm!(
                 "cmp byte ptr [rip + {smap}], 0",

@@ -230,11 +230,9 @@ pub(super) fn init_this_cpu() {
     use crate::arch::msr;
     let slot = crate::arch::gdt::kernel_stack_slot().expect("user::init_this_cpu before the CPU loaded its GDT/TSS");
     crate::cpu_local::this_cpu().user_entry.tss_rsp0.store(slot, core::sync::atomic::Ordering::Relaxed);
-    // SAFETY: the MSRs exist on every x86-64 CPU. STAR holds the selectors
-    // of our GDT layout (gdt::STAR), LSTAR the entry code above, which
-    // switches to the per-CPU kernel stack before it touches memory; FMASK
-    // makes it start with interrupts off; SCE only allows the `syscall`
-    // instruction, which user code can only use to reach that entry.
+    // SAFETY: the MSRs exist on every x86-64 CPU. STAR holds the selectors of our GDT layout (gdt::STAR), LSTAR the entry code above,
+    // which switches to the per-CPU kernel stack before it touches memory; FMASK makes it start with interrupts off; SCE only allows the
+    // `syscall` instruction, which user code can only use to reach that entry.
     unsafe {
         msr::write(msr::IA32_STAR, crate::arch::gdt::STAR);
         msr::write(msr::IA32_LSTAR, umbra_syscall_entry as unsafe extern "C" fn() as usize as u64);

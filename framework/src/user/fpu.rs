@@ -227,10 +227,9 @@ mod hw {
     /// CR4.OSXSAVE and XCR0 on the calling CPU; load the initial state.
     pub fn init_this_cpu() {
         let config = config();
-        // SAFETY: the kernel is soft-float and never uses these registers,
-        // so enabling them (and choosing which components XSAVE manages)
-        // changes nothing the kernel relies on; EM/TS clear makes FPU
-        // instructions execute instead of trapping with #NM.
+        // SAFETY: the kernel is soft-float and never uses these registers, so enabling them (and choosing which
+        // components XSAVE manages) changes nothing the kernel relies on; EM/TS clear makes FPU instructions execute
+        // instead of trapping with #NM.
         unsafe {
             let cr0 = crate::arch::registers::cr0();
             asm!("mov cr0, {}", in(reg) (cr0 | CR0_MP | CR0_NE) & !(CR0_EM | CR0_TS), options(nostack, preserves_flags));
@@ -296,11 +295,9 @@ mod hw {
         pub(crate) fn save(&mut self, cpu: usize) {
             let config = config();
             let area = self.area.as_mut_ptr() as u64;
-            // SAFETY: `area` is this state's own buffer: 64-byte aligned and
-            // `area_size` long, which is what XSAVE needs for the features
-            // in XCR0 (FXSAVE: 512 bytes); it writes nothing else. The
-            // instructions exist (CPUID, checked by `config`) and CR4 enables
-            // them (`init_this_cpu` ran on every CPU that runs user code).
+            // SAFETY: `area` is this state's own buffer: 64-byte aligned and `area_size` long, which is what XSAVE needs for the
+            // features in XCR0 (FXSAVE: 512 bytes); it writes nothing else. The instructions exist (CPUID, checked by `config`) and CR4
+            // enables them (`init_this_cpu` ran on every CPU that runs user code).
             unsafe {
                 let (low, high) = (config.features as u32, (config.features >> 32) as u32);
                 if config.xsaveopt {
@@ -322,10 +319,9 @@ mod hw {
         let config = config();
         let (low, high) = (config.features as u32, (config.features >> 32) as u32);
         let failed: u32;
-        // SAFETY: `area` is a save area of `config.area_size` bytes,
-        // aligned to 64, that only reads; the restore only changes the
-        // user FPU registers, which the kernel does not use. A #GP (bad
-        // image) continues at label 3 through the exception table.
+        // SAFETY: `area` is a save area of `config.area_size` bytes, aligned to 64, that only reads; the restore only
+        // changes the user FPU registers, which the kernel does not use. A #GP (bad image) continues at label 3
+        // through the exception table.
         unsafe {
             if config.xsave {
                 asm!(

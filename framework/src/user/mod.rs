@@ -120,11 +120,9 @@ mod hw {
                 cr4 |= bit;
             }
         }
-        // SAFETY: FSGSBASE only makes four instructions legal; SMEP and
-        // SMAP only forbid the kernel to execute user pages and to touch
-        // them outside stac/clac: the kernel does neither (user memory is
-        // reached only through `copy`, which brackets its accesses with
-        // stac/clac, and the trap entry clears AC).
+        // SAFETY: FSGSBASE only makes four instructions legal; SMEP and SMAP only forbid the kernel to execute user
+        // pages and to touch them outside stac/clac: the kernel does neither (user memory is reached only through
+        // `copy`, which brackets its accesses with stac/clac, and the trap entry clears AC).
         unsafe { asm!("mov cr4, {}", in(reg) cr4, options(nostack, preserves_flags)) };
         if wanted.smap {
             super::SMAP_ENABLED.store(true, Ordering::SeqCst);
@@ -197,10 +195,9 @@ mod hw {
             load_bases(ctx.fs_base, ctx.gs_base, fsgsbase);
             let mut frame = frame_from(ctx);
             let use_sysret = entry::can_sysret(&frame);
-            // SAFETY: interrupts are off; this CPU ran init_this_cpu (it
-            // runs tasks); RIP is canonical and RFLAGS sanitized (checked
-            // above); can_sysret decided the way back; FS/GS bases and the
-            // FPU state were just loaded.
+            // SAFETY: interrupts are off; this CPU ran init_this_cpu (it runs tasks); RIP is canonical and RFLAGS
+            // sanitized (checked above); can_sysret decided the way back; FS/GS bases and the FPU state were just
+            // loaded.
             unsafe { entry::run_user(&mut frame, use_sysret) };
             // Back in the kernel, interrupts still off: save what user code
             // left in the CPU before anything else can run here.

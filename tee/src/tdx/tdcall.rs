@@ -40,10 +40,9 @@ pub struct TdcallRegs {
 /// nothing secret.
 #[cfg(target_arch = "x86_64")]
 pub unsafe fn tdcall(regs: &mut TdcallRegs) {
-    // SAFETY: forwarded to the caller. TDCALL touches no stack and only the
-    // listed registers (in a TD; under the emulator the #UD handler runs on
-    // the kernel stack below the red-zone-free kernel frame and restores
-    // every register it does not define as output).
+    // SAFETY: forwarded to the caller. TDCALL touches no stack and only the listed registers (in a TD; under the
+    // emulator the #UD handler runs on the kernel stack below the red-zone-free kernel frame and restores every
+    // register it does not define as output).
     unsafe {
         core::arch::asm!(
             ".byte 0x66, 0x0f, 0x01, 0xcc",
