@@ -8,6 +8,9 @@
 //! IPI to every CPU that may have `root` loaded and wait for them.
 
 use core::ops::Range;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::cpu_local::MAX_CPUS;
 
 use super::paging_regs;
 use super::PAGE_SIZE;
@@ -18,9 +21,9 @@ const FULL_FLUSH_PAGES: usize = 32;
 /// Make every CPU forget its translations of `range` in the address space
 /// whose PML4 is at `root`. Returns after they have.
 pub fn flush_range(root: u64, range: Range<usize>) {
-    // Other CPUs may run threads of this space: they flush everything
-    // (cheaper than tracking which CPU loaded which root, at our sizes).
-    crate::smp::flush_all_cpus();
+    // Other CPUs that may have this space loaded flush everything.
+    #[cfg(target_os = "none")]
+    crate::smp::flush_cpus_with(root);
     if paging_regs::read_cr3() != root {
         return;
     }
@@ -32,6 +35,25 @@ pub fn flush_range(root: u64, range: Range<usize>) {
             paging_regs::invlpg(vaddr);
         }
     }
+}
+
+/// The user root each CPU has loaded, or 0 when unknown (treated as "may
+/// have any root"). Written *before* the CR3 write, so a shootdown that
+/// reads another root here finds that CPU already past its last use of
+/// the old one (it is inside `activate`, which touches no user memory).
+static LOADED_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Record that this CPU is about to load `root`.
+pub(crate) fn note_loading(root: u64) {
+    LOADED_ROOT[crate::cpu_local::this_cpu().index].store(root, Ordering::SeqCst);
+}
+
+/// May CPU `cpu` hold translations of `root`?
+pub fn may_have_loaded(cpu: usize, root: u64) -> bool {
+    LOADED_ROOT.get(cpu).is_none_or(|loaded| {
+        let loaded = loaded.load(Ordering::SeqCst);
+        loaded == 0 || loaded == root
+    })
 }
 
 /// Forget every non-global translation on this CPU.

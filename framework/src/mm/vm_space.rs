@@ -277,6 +277,7 @@ impl VmSpace {
     /// Load this space on this CPU (CR3) and keep it alive while loaded.
     pub fn activate(self: &Arc<Self>) {
         let mut active = active_slot().lock();
+        tlb::note_loading(self.root);
         // SAFETY: the upper half of our PML4 is the kernel's (copied at
         // creation; those entries never change), so the kernel stays mapped.
         unsafe { paging_regs::write_cr3(self.root) };
@@ -388,6 +389,7 @@ impl Drop for VmSpace {
     fn drop(&mut self) {
         // `activate` keeps the active space alive, so this is only a guard.
         if self.is_active() {
+            tlb::note_loading(kernel_root());
             // SAFETY: the kernel's root maps the kernel.
             unsafe { paging_regs::write_cr3(kernel_root()) };
         }
@@ -401,6 +403,7 @@ impl Drop for VmSpace {
 /// the active space.
 pub fn activate_kernel_space() {
     let mut active = active_slot().lock();
+    tlb::note_loading(kernel_root());
     // SAFETY: the kernel's root maps the kernel.
     unsafe { paging_regs::write_cr3(kernel_root()) };
     let previous = active.take();

@@ -43,15 +43,20 @@ pub fn poll_pending() {
     }
 }
 
-/// Make every other online CPU flush its (non-global) TLB, and wait.
-pub fn flush_all_cpus() {
+/// Make every other online CPU that may have `root` loaded flush its
+/// (non-global) TLB, and wait.
+pub fn flush_cpus_with(root: u64) {
+    flush_cpus_where(|cpu| crate::mm::tlb::may_have_loaded(cpu, root));
+}
+
+fn flush_cpus_where(wanted: impl Fn(usize) -> bool) {
     if super::cpu_count() <= 1 {
         return;
     }
     let me = cpu_local::this_cpu().index;
     let mut targets = [0u64; MAX_CPUS];
     for (cpu, target) in targets.iter_mut().enumerate().take(super::cpu_count()) {
-        if cpu == me || !cpu_local::cpu(cpu).is_some_and(|c| c.online.load(Ordering::Acquire)) {
+        if cpu == me || !wanted(cpu) || !cpu_local::cpu(cpu).is_some_and(|c| c.online.load(Ordering::Acquire)) {
             continue;
         }
         *target = REQUESTED[cpu].fetch_add(1, Ordering::AcqRel) + 1;
