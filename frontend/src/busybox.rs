@@ -1,9 +1,11 @@
-//! `--busybox`: Debian's static busybox as the guest's userland.
+//! The busybox userland, `umbra run`'s default (`--userland busybox`):
+//! Debian's static busybox.
 //!
 //! Puts the host's `/bin/busybox` (package busybox-static) at `/bin/busybox`
 //! in the initramfs with one symbolic link per applet (the list comes from
 //! `busybox --list-full` on the host: `usr/bin/awk`, `bin/sh`, ...), plus
 //! `/tmp`, `/root`, `/etc/passwd` and `/etc/group` with a root user.
+//! `--userland none` (`--no-busybox`) leaves all of it out.
 
 use crate::cpio::CpioWriter;
 use std::io::{self, Write};
@@ -14,7 +16,7 @@ use std::process::Command;
 pub const HOST_BUSYBOX: &str = "/bin/busybox";
 /// Where it goes in the guest (the applet links point here).
 pub const GUEST_BUSYBOX: &str = "/bin/busybox";
-/// The guest command when `--busybox` is given without one.
+/// The guest command with the busybox userland and no command.
 pub const DEFAULT_SHELL: &str = "/bin/sh";
 
 pub const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\n";
@@ -32,17 +34,18 @@ impl Busybox {
     pub fn from_host(host: &Path) -> Result<Busybox, String> {
         if !host.is_file() {
             return Err(format!(
-                "--busybox: {} not found (package busybox-static; scripts/setup.sh installs it)",
+                "busybox userland: {} not found (package busybox-static; scripts/setup.sh installs it; \
+                 --userland none boots without it)",
                 host.display()
             ));
         }
         let out = Command::new(host)
             .arg("--list-full")
             .output()
-            .map_err(|e| format!("--busybox: running {} --list-full: {e}", host.display()))?;
+            .map_err(|e| format!("busybox userland: running {} --list-full: {e}", host.display()))?;
         if !out.status.success() {
             return Err(format!(
-                "--busybox: {} --list-full failed ({})",
+                "busybox userland: {} --list-full failed ({})",
                 host.display(),
                 out.status
             ));

@@ -30,17 +30,23 @@ Options of `umbra run`:
   --append ARGS                            extra kernel command line
   --add HOST_PATH:GUEST_PATH               put a file or directory (recursively)
                                            into the initramfs; repeatable
-  --busybox                                put the host's static busybox at
-                                           /bin/busybox with links for all its
-                                           applets, /bin/sh, /tmp, /root,
-                                           /etc/passwd and /etc/group; without
-                                           a command the guest runs /bin/sh
+  --userland busybox|none                  the guest's userland (default busybox):
+                                           busybox puts the host's static busybox
+                                           at /bin/busybox with links for all its
+                                           applets (/bin/sh, ...), /tmp, /root,
+                                           /etc/passwd and /etc/group; without a
+                                           command the guest runs /bin/sh. none:
+                                           only the --add files; without a command
+                                           the kernel monitor (umbra> prompt)
+  --busybox, --no-busybox                  short for --userland busybox / none
   --kernel IMAGE                           boot this image instead of building one
   --timeout SECS                           kill the VM after SECS seconds
   --print-cmd                              print the QEMU command and exit
-  -- CMD ARGS...                           run CMD in the guest; its exit status
-                                           becomes umbra's exit status. Without
-                                           a command the console is interactive.
+  -- CMD ARGS...                           run CMD in the guest (a program, else
+                                           a kernel-monitor word: exit N, ktest,
+                                           ...); its exit status becomes umbra's.
+                                           Without a command the console is
+                                           interactive.
 
 Exit status of `umbra run`: the guest command's status (0..=255); 125 kernel
 panic; 124 timeout or VM ended without reporting a status; 2 usage error;
@@ -107,6 +113,26 @@ impl Accel {
     }
 }
 
+/// What the initramfs holds besides `--add` files (`--userland`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Userland {
+    /// The host's static busybox with its applet links (the default).
+    Busybox,
+    /// Nothing: the kernel monitor unless a command or `/init` is given.
+    None,
+}
+
+impl Userland {
+    pub const ALL: [Userland; 2] = [Userland::Busybox, Userland::None];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Userland::Busybox => "busybox",
+            Userland::None => "none",
+        }
+    }
+}
+
 /// One `--add HOST_PATH:GUEST_PATH`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddSpec {
@@ -128,8 +154,8 @@ pub struct RunOptions {
     pub kernel: Option<PathBuf>,
     pub timeout: Option<Duration>,
     pub print_cmd: bool,
-    /// `--busybox`: busybox userland in the initramfs.
-    pub busybox: bool,
+    /// `--userland` (`--busybox`, `--no-busybox`).
+    pub userland: Userland,
     /// Guest command (after `--`); empty means interactive console.
     pub command: Vec<String>,
 }
@@ -147,7 +173,7 @@ impl Default for RunOptions {
             kernel: None,
             timeout: None,
             print_cmd: false,
-            busybox: false,
+            userland: Userland::Busybox,
             command: Vec::new(),
         }
     }
@@ -241,14 +267,14 @@ fn parse_run(args: &[String]) -> Result<Command, String> {
             Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
             _ => (arg.as_str(), None),
         };
-        if name == "--print-cmd" || name == "--busybox" {
+        if matches!(name, "--print-cmd" | "--busybox" | "--no-busybox") {
             if inline.is_some() {
                 return Err(format!("{name} takes no value"));
             }
-            if name == "--busybox" {
-                o.busybox = true;
-            } else {
-                o.print_cmd = true;
+            match name {
+                "--busybox" => o.userland = Userland::Busybox,
+                "--no-busybox" => o.userland = Userland::None,
+                _ => o.print_cmd = true,
             }
             continue;
         }
@@ -283,6 +309,7 @@ fn parse_run(args: &[String]) -> Result<Command, String> {
                 o.kernel = Some(PathBuf::from(value));
             }
             "--timeout" => o.timeout = Some(parse_timeout(&value)?),
+            "--userland" => o.userland = pick(name, &value, &Userland::ALL, |u| u.name())?,
             _ => unreachable!("is_valued_option covers {name}"),
         }
     }
@@ -301,6 +328,7 @@ fn is_valued_option(name: &str) -> bool {
             | "--add"
             | "--kernel"
             | "--timeout"
+            | "--userland"
     )
 }
 
@@ -416,6 +444,7 @@ mod tests {
         assert_eq!(o.accel, Accel::Auto);
         assert_eq!(o.smp, 1);
         assert_eq!(o.mem, "512M");
+        assert_eq!(o.userland, Userland::Busybox);
         assert!(o.command.is_empty());
         assert_eq!(o.cmdline(), "console=ttyS0");
     }
@@ -444,7 +473,8 @@ mod tests {
             "--timeout",
             "120",
             "--print-cmd",
-            "--busybox",
+            "--userland",
+            "none",
             "--",
             "echo",
             "--tee",
@@ -471,7 +501,7 @@ mod tests {
         assert_eq!(o.kernel, Some(PathBuf::from("img")));
         assert_eq!(o.timeout, Some(Duration::from_secs(120)));
         assert!(o.print_cmd);
-        assert!(o.busybox);
+        assert_eq!(o.userland, Userland::None);
         assert_eq!(o.command, args(&["echo", "--tee", "hi"]));
     }
 
@@ -506,6 +536,9 @@ mod tests {
             &["run", "--"],
             &["run", "--print-cmd=yes"],
             &["run", "--busybox=yes"],
+            &["run", "--no-busybox=1"],
+            &["run", "--userland", "alpine"],
+            &["run", "--userland"],
             &["frobnicate"],
             &[],
             &["test", "a", "b"],
@@ -513,6 +546,19 @@ mod tests {
         ] {
             assert!(parse(&args(bad)).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn userland_forms_last_one_wins() {
+        assert_eq!(run(&["run", "--userland=none"]).userland, Userland::None);
+        assert_eq!(run(&["run", "--no-busybox"]).userland, Userland::None);
+        assert_eq!(run(&["run", "--busybox"]).userland, Userland::Busybox);
+        assert_eq!(run(&["run", "--no-busybox", "--userland", "busybox"]).userland, Userland::Busybox);
+        assert_eq!(run(&["run", "--busybox", "--no-busybox"]).userland, Userland::None);
+        // After `--` they belong to the guest command.
+        let o = run(&["run", "--", "sh", "--no-busybox"]);
+        assert_eq!(o.userland, Userland::Busybox);
+        assert_eq!(o.command, args(&["sh", "--no-busybox"]));
     }
 
     #[test]

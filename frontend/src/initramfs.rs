@@ -29,7 +29,7 @@ pub fn write(out: &Path, adds: &[AddSpec], command: &[String]) -> Result<usize, 
     write_with(out, None, adds, command)
 }
 
-/// [`write`] with `--busybox`'s userland first (so `--add` entries, written
+/// [`write`] with the busybox userland first (so `--add` entries, written
 /// later, win over it).
 pub fn write_with(
     out: &Path,
@@ -40,7 +40,7 @@ pub fn write_with(
     let file = fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut w = CpioWriter::new(BufWriter::new(file));
     if let Some(bb) = busybox {
-        bb.write_into(&mut w).map_err(|e| format!("--busybox: {e}"))?;
+        bb.write_into(&mut w).map_err(|e| format!("busybox userland: {e}"))?;
     }
     for add in adds {
         add_host_path(&mut w, &add.host, &add.guest, true)

@@ -1,7 +1,7 @@
 //! `umbra run`: check options, get an image, pick the accelerator, boot.
 
 use crate::busybox::{self, Busybox};
-use crate::cli::{Accel, Firmware, RunOptions, Tee};
+use crate::cli::{Accel, Firmware, RunOptions, Tee, Userland};
 use crate::qemu::{ConcreteAccel, OVMF_PATH};
 use crate::session::{self, Io, Session};
 use crate::status::{Outcome, EXIT_SETUP, EXIT_USAGE};
@@ -66,10 +66,9 @@ fn try_run(o: &RunOptions) -> Result<i32, Failure> {
         std::fs::metadata(&add.host)
             .map_err(|e| usage(format!("--add {}: {e}", add.host.display())))?;
     }
-    let busybox = if o.busybox {
-        Some(Busybox::from_host(Path::new(busybox::HOST_BUSYBOX)).map_err(setup)?)
-    } else {
-        None
+    let busybox = match o.userland {
+        Userland::Busybox => Some(Busybox::from_host(Path::new(busybox::HOST_BUSYBOX)).map_err(setup)?),
+        Userland::None => None,
     };
     let root = paths::repo_root();
     let image: PathBuf = match &o.kernel {

@@ -19,7 +19,7 @@ pub struct Session<'a> {
     pub mem: &'a str,
     pub cmdline: String,
     pub adds: &'a [AddSpec],
-    /// `--busybox`: the userland to put in the initramfs.
+    /// The busybox userland to put in the initramfs (`--userland none`: none).
     pub busybox: Option<&'a Busybox>,
     /// Guest command; empty means an interactive console.
     pub command: &'a [String],
@@ -68,7 +68,7 @@ pub fn prepare(s: &Session, workdir: &Path) -> Result<Prepared, String> {
     })
 }
 
-/// The command written to the initramfs: with `--busybox` and no command,
+/// The command written to the initramfs: with the busybox userland and no command,
 /// `/bin/sh` (unless an `--add` provides `/init`, which then runs instead).
 fn guest_command(s: &Session) -> Vec<String> {
     let has_init = s.adds.iter().any(|a| a.guest == "/init");
@@ -117,4 +117,46 @@ pub fn execute(p: &Prepared, io: &Io, timeout: Option<Duration>) -> Result<Outco
     })?;
     let ctl = std::fs::read(&p.ctl).unwrap_or_default();
     Ok(Outcome::from_parts(status::parse_ctl(&ctl), end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::AddSpec;
+
+    fn session<'a>(busybox: Option<&'a Busybox>, adds: &'a [AddSpec], command: &'a [String]) -> Session<'a> {
+        Session {
+            image: Path::new("bzImage"),
+            firmware: Firmware::SeaBios,
+            accel: ConcreteAccel::Tcg,
+            smp: 1,
+            mem: "512M",
+            cmdline: String::new(),
+            adds,
+            busybox,
+            command,
+            tdx: None,
+        }
+    }
+
+    #[test]
+    fn guest_command_defaults() {
+        let bb = Busybox {
+            host: PathBuf::from("/bin/busybox"),
+            applets: vec!["/bin/sh".into()],
+        };
+        let init = [AddSpec {
+            host: PathBuf::from("x"),
+            guest: "/init".into(),
+        }];
+        let cmd = ["exit".to_string(), "3".to_string()];
+        // busybox, no command: its shell on the console.
+        assert_eq!(guest_command(&session(Some(&bb), &[], &[])), ["/bin/sh"]);
+        // An added /init runs instead; a command always wins.
+        assert!(guest_command(&session(Some(&bb), &init, &[])).is_empty());
+        assert_eq!(guest_command(&session(Some(&bb), &[], &cmd)), cmd);
+        // --userland none, no command: no argv file, the kernel monitor.
+        assert!(guest_command(&session(None, &[], &[])).is_empty());
+        assert_eq!(guest_command(&session(None, &[], &cmd)), cmd);
+    }
 }

@@ -296,6 +296,9 @@ impl Process {
         if sig != SIGKILL && self.sigactions.lock().is_ignored(sig) {
             return;
         }
+        if self.init_ignores(sig) {
+            return;
+        }
         self.pending_info.lock().insert(sig, info);
         let mut set = SigSet::EMPTY;
         set.add(sig);
@@ -308,6 +311,14 @@ impl Process {
                 queue.wake_all();
             }
         }
+    }
+
+    /// Linux's `SIGNAL_UNKILLABLE` for init: PID 1 gets no signal it has
+    /// no handler for, SIGKILL and SIGSTOP included (`kill -9 1` does
+    /// nothing, and busybox `poweroff` without `-f`, which signals init,
+    /// does not end the VM). Faults still end it: they do not come here.
+    pub fn init_ignores(&self, sig: u32) -> bool {
+        self.pid == 1 && self.sigactions.lock().get(sig).is_default()
     }
 
     /// Take `sig` off the pending set; its `siginfo`.

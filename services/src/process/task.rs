@@ -147,6 +147,10 @@ fn act_on_signals(thread: &Thread, context: &mut UserContext) {
         deliverable &= deliverable - 1;
         let info = process.take_signal(sig);
         let action = process.sigactions.lock().get(sig);
+        // Pending from before init reset its handler: dropped, as Linux does.
+        if process.init_ignores(sig) {
+            continue;
+        }
         if sig == SIGKILL || (action.is_default() && process.sigactions.lock().is_fatal(sig)) {
             process.begin_exit(ExitStatus::Signaled { signal: sig, core: false });
             return;

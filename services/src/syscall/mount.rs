@@ -66,26 +66,56 @@ pub fn sys_umount2(target: u64, flags: u32, ctx: &mut SyscallContext) -> Syscall
     ok(0)
 }
 
+// include/uapi/linux/reboot.h
 const REBOOT_MAGIC1: u32 = 0xfee1_dead;
+/// `LINUX_REBOOT_MAGIC2`, `2A`, `2B`, `2C` (birthdays, as in Linux).
 const REBOOT_MAGIC2: [u32; 4] = [672_274_793, 85_072_278, 369_367_448, 537_993_216];
 const CMD_RESTART: u32 = 0x0123_4567;
 const CMD_HALT: u32 = 0xcdef_0123;
 const CMD_POWER_OFF: u32 = 0x4321_fedc;
+const CMD_RESTART2: u32 = 0xa1b2_c3d4;
 const CMD_CAD_ON: u32 = 0x89ab_cdef;
 const CMD_CAD_OFF: u32 = 0;
+/// `RESTART2`'s command string: Linux copies at most 255 bytes.
+const RESTART2_ARG_MAX: usize = 256;
 
-/// `reboot`: halt, power off and restart all end the VM with status 0.
-pub fn sys_reboot(magic1: u32, magic2: u32, cmd: u32, ctx: &mut SyscallContext) -> SyscallResult {
+/// `reboot(magic1, magic2, cmd, arg)`: halt, power off and restart (with
+/// or without a command string) all end the VM with status 0; the order
+/// of checks is Linux's: `EPERM` without privilege, then `EINVAL` for bad
+/// magic or an unknown command (kexec and suspend are not offered).
+pub fn sys_reboot(magic1: u32, magic2: u32, cmd: u32, arg: u64, ctx: &mut SyscallContext) -> SyscallResult {
     require_root(ctx)?;
     if magic1 != REBOOT_MAGIC1 || !REBOOT_MAGIC2.contains(&magic2) {
         return_errno_with_message!(EINVAL, "bad reboot magic");
     }
     match cmd {
-        CMD_RESTART | CMD_HALT | CMD_POWER_OFF => {
-            log::info!("reboot({:#x}) by pid {}: powering off", cmd, ctx.process.pid());
-            framework::power::exit(0)
+        CMD_RESTART | CMD_HALT | CMD_POWER_OFF => power_off(cmd, b"", ctx),
+        CMD_RESTART2 => {
+            // Linux copies at most 255 bytes (a fault is EFAULT) and cuts
+            // a longer string there; ENAMETOOLONG only marks that case.
+            let too_long = crate::errno!(ENAMETOOLONG, "reboot string cut");
+            let text = match uaccess::read_cstring_or(arg, RESTART2_ARG_MAX - 1, too_long) {
+                Err(error) if error.errno() == crate::error::Errno::ENAMETOOLONG => {
+                    let mut buf = [0u8; RESTART2_ARG_MAX - 1];
+                    uaccess::read_bytes(arg, &mut buf)?;
+                    buf.to_vec()
+                }
+                other => other?,
+            };
+            power_off(cmd, &text, ctx)
         }
         CMD_CAD_ON | CMD_CAD_OFF => ok(0),
         _ => return_errno_with_message!(EINVAL, "unsupported reboot command"),
     }
+}
+
+fn power_off(cmd: u32, text: &[u8], ctx: &SyscallContext) -> SyscallResult {
+    log::info!(
+        "reboot({:#x}{}{}) by pid {}: powering off",
+        cmd,
+        if text.is_empty() { "" } else { ", " },
+        alloc::string::String::from_utf8_lossy(text),
+        ctx.process.pid()
+    );
+    framework::power::exit(0)
 }
