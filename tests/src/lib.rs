@@ -290,6 +290,29 @@ pub fn parse_counts(line: &str) -> Option<(u32, u32)> {
     Some((passed, failed))
 }
 
+/// `tests/programs/NAME.c` built with `musl-gcc -static -O2` into
+/// target/umbra-test-programs/NAME, unless that is newer than the source
+/// (one build at a time within a test binary).
+pub fn musl_program(name: &str) -> PathBuf {
+    static BUILD_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let source = workspace_root().join("tests/programs").join(format!("{name}.c"));
+    let out_dir = workspace_root().join("target/umbra-test-programs");
+    std::fs::create_dir_all(&out_dir).expect("creating target/umbra-test-programs");
+    let binary = out_dir.join(name);
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if modified(&binary).is_none() || modified(&binary) < modified(&source) {
+        let status = Command::new("musl-gcc")
+            .args(["-static", "-O2", "-Wall", "-o"])
+            .arg(&binary)
+            .arg(&source)
+            .status()
+            .unwrap_or_else(|e| panic!("running musl-gcc (scripts/setup.sh installs musl-tools): {e}"));
+        assert!(status.success(), "musl-gcc failed for {}", source.display());
+    }
+    binary
+}
+
 /// A scratch folder removed on drop.
 pub struct Scratch(PathBuf);
 
