@@ -13,6 +13,7 @@ mod clone;
 mod cwd;
 mod exec;
 mod exit;
+mod fallocate;
 mod fd;
 mod futex;
 mod ids;
@@ -184,6 +185,7 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_FCNTL => fd::sys_fcntl(fd(0), int(1), a[2], ctx),
         nr::SYS_FLOCK | nr::SYS_FSYNC | nr::SYS_FDATASYNC | nr::SYS_SYNC | nr::SYS_SYNCFS => ok(0),
         nr::SYS_TRUNCATE => namespace::sys_truncate(a[0], a[1] as i64, ctx),
+        nr::SYS_FALLOCATE => fallocate::sys_fallocate(fd(0), int(1), a[2] as i64, a[3] as i64, ctx),
         nr::SYS_FTRUNCATE => namespace::sys_ftruncate(fd(0), a[1] as i64, ctx),
         nr::SYS_GETDENTS64 => read_write::sys_getdents64(fd(0), a[1], a[2], ctx),
         nr::SYS_GETCWD => cwd::sys_getcwd(a[0], a[1], ctx),
