@@ -47,6 +47,9 @@ pub struct Mount {
     fs: Arc<dyn FileSystem>,
     root: Arc<Dentry>,
     flags: MountFlags,
+    /// The `source` given to mount(2) (`none` when it was NULL); `None`
+    /// for the kernel's own mounts, which show the file-system name.
+    source: Option<Vec<u8>>,
     /// The mount this one is attached to and the dentry it covers.
     parent: Option<(Weak<Mount>, Arc<Dentry>)>,
     /// Child mounts by the id of the dentry they cover.
@@ -74,6 +77,7 @@ impl Mount {
             fs,
             root,
             flags,
+            source: None,
             parent: None,
             children: Mutex::new(BTreeMap::new()),
             detached: AtomicBool::new(false),
@@ -99,6 +103,12 @@ impl Mount {
 
     pub fn is_readonly(&self) -> bool {
         self.flags.contains(MountFlags::RDONLY)
+    }
+
+    /// The first field of `/proc/mounts`: mount(2)'s source, else the
+    /// file-system name.
+    pub fn source(&self) -> &[u8] {
+        self.source.as_deref().unwrap_or(self.fs.name().as_bytes())
     }
 
     /// The parent mount and the dentry this mount covers (`None` for a
@@ -133,6 +143,11 @@ impl Mount {
 /// Mount `fs` on the directory `at` (already crossed to the topmost mount
 /// there, as a path walk returns it). Returns the new mount's root.
 pub fn mount(at: &Path, fs: Arc<dyn FileSystem>, flags: MountFlags) -> Result<Path> {
+    mount_from(at, fs, flags, None)
+}
+
+/// [`mount`] with mount(2)'s `source` string, shown in `/proc/mounts`.
+pub fn mount_from(at: &Path, fs: Arc<dyn FileSystem>, flags: MountFlags, source: Option<Vec<u8>>) -> Result<Path> {
     if !at.dentry().kind().is_dir() {
         return_errno_with_message!(ENOTDIR, "mount point is not a directory");
     }
@@ -150,6 +165,7 @@ pub fn mount(at: &Path, fs: Arc<dyn FileSystem>, flags: MountFlags) -> Result<Pa
         fs,
         root: root.clone(),
         flags,
+        source,
         parent: Some((Arc::downgrade(parent), at.dentry().clone())),
         children: Mutex::new(BTreeMap::new()),
         detached: AtomicBool::new(false),

@@ -86,7 +86,7 @@ fn mount_entry(mount: &Arc<Mount>, target: Vec<u8>) -> MountEntry {
     let flags = mount.flags();
     let name = mount.fs().name();
     MountEntry {
-        source: name.as_bytes().to_vec(),
+        source: mount.source().to_vec(),
         target,
         fstype: name.as_bytes().to_vec(),
         readonly: flags.contains(MountFlags::RDONLY),

@@ -3,7 +3,7 @@
 
 use super::{ok, SyscallContext, SyscallResult};
 use crate::fs::fstype::new_filesystem;
-use crate::fs::mount::{mount, umount, MNT_DETACH};
+use crate::fs::mount::{mount_from, umount, MNT_DETACH};
 use crate::fs::MountFlags;
 use crate::return_errno_with_message;
 use crate::uaccess;
@@ -30,7 +30,7 @@ fn require_root(ctx: &SyscallContext) -> crate::error::Result<()> {
     Ok(())
 }
 
-pub fn sys_mount(_source: u64, target: u64, fstype: u64, flags: u64, data: u64, ctx: &mut SyscallContext) -> SyscallResult {
+pub fn sys_mount(source: u64, target: u64, fstype: u64, flags: u64, data: u64, ctx: &mut SyscallContext) -> SyscallResult {
     require_root(ctx)?;
     let mut flags = flags;
     if flags & MS_MGC_MASK == MS_MGC_VAL {
@@ -42,6 +42,13 @@ pub fn sys_mount(_source: u64, target: u64, fstype: u64, flags: u64, data: u64, 
     }
     let target = uaccess::read_path(target)?;
     let fstype = uaccess::read_path(fstype)?;
+    // Linux copies it with strndup_user(PATH_MAX): EINVAL when longer;
+    // /proc/mounts shows "none" for a NULL source.
+    let source = if source == 0 {
+        b"none".to_vec()
+    } else {
+        uaccess::read_cstring_or(source, crate::fs::types::PATH_MAX, crate::errno!(EINVAL, "mount source longer than PATH_MAX"))?
+    };
     let options = if data != 0 {
         uaccess::read_cstring_or(data, 4096, crate::errno!(EINVAL, "mount data longer than a page"))?
     } else {
@@ -50,7 +57,8 @@ pub fn sys_mount(_source: u64, target: u64, fstype: u64, flags: u64, data: u64, 
     let creds = ctx.process.credentials();
     let at = ctx.process.fs.read().lookup(None, &target, true, &creds)?;
     let filesystem = new_filesystem(&fstype, &options)?;
-    mount(&at, filesystem, MountFlags::from_bits_truncate(flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)))?;
+    let flags = MountFlags::from_bits_truncate(flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC));
+    mount_from(&at, filesystem, flags, Some(source))?;
     ok(0)
 }
 

@@ -133,3 +133,15 @@ fn mount_tree_listing() {
     let names: Vec<&str> = all.iter().map(|m| m.fs().name()).collect();
     assert_eq!(names, ["ramfs", "tmpfs", "ramfs"]);
 }
+
+#[test]
+fn mount_source_is_kept_for_proc_mounts() {
+    let ctx = setup();
+    mkdir(&ctx, "/a", 0o755);
+    mkdir(&ctx, "/b", 0o755);
+    let a = mount(&lookup(&ctx, "/a").unwrap(), RamFs::new_tmpfs(None), MountFlags::empty()).unwrap();
+    let b = crate::fs::mount::mount_from(&lookup(&ctx, "/b").unwrap(), RamFs::new_tmpfs(None), MountFlags::empty(), Some(b"none".to_vec()))
+        .unwrap();
+    assert_eq!(a.mount().source(), b"tmpfs", "the kernel's own mounts show the file-system name");
+    assert_eq!(b.mount().source(), b"none");
+}
