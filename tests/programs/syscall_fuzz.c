@@ -42,8 +42,8 @@
  *    serial console would only slow the test down, and a read of the
  *    console would wait for a key press.
  *  - Paths come from a pool under the worker's scratch folder (plus a few
- *    read-only system paths), so workers do not delete the test's own
- *    files.
+ *    read-only system paths), and workers close the fds they inherit, so
+ *    they do not delete or chmod the test's own files.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -206,6 +206,9 @@ static void *map(size_t len, int prot) {
 }
 
 static void worker_setup(void) {
+    /* The parent's fds (its own image, kept for the follow-up) are not
+     * the worker's to fchmod or truncate. */
+    for (int fd = 3; fd < 256; fd++) close(fd);
     int null = open("/dev/null", O_RDWR);
     if (null >= 0) {
         dup2(null, 0);
