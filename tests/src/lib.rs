@@ -292,6 +292,32 @@ pub fn parse_counts(line: &str) -> Option<(u32, u32)> {
     Some((passed, failed))
 }
 
+/// `tests/programs/NAME.c` compiled with `musl-gcc -static -O2` into
+/// target/umbra-test-programs/NAME, unless that is newer than the source
+/// (the same rule as user_programs.rs's `program`, for other test files).
+pub fn c_program(name: &str) -> PathBuf {
+    static BUILD_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let source = workspace_root().join("tests/programs").join(format!("{name}.c"));
+    let out_dir = workspace_root().join("target/umbra-test-programs");
+    std::fs::create_dir_all(&out_dir).expect("creating target/umbra-test-programs");
+    let binary = out_dir.join(name);
+    let fresh = match (std::fs::metadata(&binary), std::fs::metadata(&source)) {
+        (Ok(bin), Ok(src)) => bin.modified().ok() >= src.modified().ok(),
+        _ => false,
+    };
+    if !fresh {
+        let status = Command::new("musl-gcc")
+            .args(["-static", "-O2", "-Wall", "-o"])
+            .arg(&binary)
+            .arg(&source)
+            .status()
+            .unwrap_or_else(|e| panic!("running musl-gcc (scripts/setup.sh installs musl-tools): {e}"));
+        assert!(status.success(), "musl-gcc failed for {}", source.display());
+    }
+    binary
+}
+
 /// A scratch folder removed on drop.
 pub struct Scratch(PathBuf);
 
