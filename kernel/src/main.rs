@@ -38,7 +38,7 @@ fn kernel_main(context: &KernelContext) -> u8 {
     println!("platform: {}", platform.name());
     let initramfs = monitor::Initramfs::load(context.initrd);
     services::fs::set_clock(realtime);
-    services::random::seed(entropy::tsc_seed());
+    entropy::seed_generator();
     services::fs::devfs::set_entropy_source(services::random::fill);
     services::process::procfs_source::install();
     let root = match services::fs::setup::boot_tree(initramfs.bytes()) {

@@ -10,6 +10,8 @@
 //!   Tests that are about `--accel auto` pass it themselves.
 //! - Every boot gets `--timeout 120`, so a hung guest fails its test.
 
+pub mod syscall_list;
+
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -14,6 +14,7 @@
 //! | [`pit`], [`tsc`] | TSC frequency, the monotonic clock |
 //! | [`timer`]    | the periodic tick |
 //! | [`rtc`]      | the CMOS clock, wall time |
+//! | [`rng`]      | RDSEED/RDRAND: hardware randomness, self-tested |
 //!
 //! [`init_bsp`] brings it up on the boot CPU in that order.
 //!
@@ -36,6 +37,7 @@ pub mod pit;
 pub mod port;
 pub mod registers;
 mod report;
+pub mod rng;
 pub mod rtc;
 pub mod timer;
 pub mod trap;

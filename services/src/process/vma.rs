@@ -507,7 +507,7 @@ impl VmaSet {
             return self.mremap_to(addr, old_len, new_len, flags, new_addr);
         }
         if old_len >= new_len {
-            let unmapped = self.remove_range(addr + new_len, addr + old_len)?;
+            let unmapped = self.unmap_tail(addr, old_len, new_len)?;
             return Ok(Remap { addr, moved: None, unmapped });
         }
         let vma = self.vma_to_resize(addr, old_len, new_len)?;
@@ -530,6 +530,19 @@ impl VmaSet {
         self.move_vma(&vma, addr, old_len, new_len, to, false)
     }
 
+    /// Unmap `[addr + new_len, addr + old_len)` when shrinking, with
+    /// munmap's checks (Linux calls do_vmi_munmap): EINVAL when the range
+    /// leaves user space or wraps (a huge `old_len`), nothing when equal.
+    fn unmap_tail(&mut self, addr: u64, old_len: u64, new_len: u64) -> Result<Vec<Range>> {
+        if old_len == new_len {
+            return Ok(Vec::new());
+        }
+        let Some(start) = addr.checked_add(new_len) else {
+            return_errno!(EINVAL, "mremap shrink range wraps");
+        };
+        self.munmap(start, old_len - new_len)
+    }
+
     fn mremap_to(&mut self, addr: u64, mut old_len: u64, new_len: u64, flags: u32, new_addr: u64) -> Result<Remap> {
         use mman::{MREMAP_DONTUNMAP, MREMAP_FIXED};
         let fixed = flags & MREMAP_FIXED != 0;
@@ -540,7 +553,8 @@ impl VmaSet {
             if new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len {
                 return_errno!(EINVAL, "mremap target beyond TASK_SIZE");
             }
-            if addr + old_len > new_addr && new_addr + new_len > addr {
+            // Unsigned and wrapping, as in mm/mremap.c.
+            if addr.wrapping_add(old_len) > new_addr && new_addr + new_len > addr {
                 return_errno!(EINVAL, "mremap source and target overlap");
             }
         }
@@ -549,7 +563,7 @@ impl VmaSet {
             unmapped.extend(self.munmap(new_addr, new_len)?);
         }
         if old_len > new_len {
-            unmapped.extend(self.remove_range(addr + new_len, addr + old_len)?);
+            unmapped.extend(self.unmap_tail(addr, old_len, new_len)?);
             old_len = new_len;
         }
         let vma = self.vma_to_resize(addr, old_len, new_len)?;
@@ -841,6 +855,13 @@ mod tests {
         assert_eq!(err(s.mremap(0x10000, 2 * P, 2 * P, MREMAP_MAYMOVE | MREMAP_FIXED, TASK_SIZE - P)), Errno::EINVAL);
         s.map_fixed(Vma { backing: Backing::Special("[vdso]"), ..Vma::anonymous(0x50000, 0x52000, Prot::RX) }, false).unwrap();
         assert_eq!(err(s.mremap(0x50000, 2 * P, 3 * P, MREMAP_MAYMOVE, 0)), Errno::EFAULT);
+        // Shrinks with an old length past TASK_SIZE or wrapping the address
+        // space are munmap's EINVAL (the syscall fuzzer's seed 115 made the
+        // wrapping one a kernel panic: an inverted BTreeMap range).
+        assert_eq!(err(s.mremap(0x10000, 1 << 63, P, 0, 0)), Errno::EINVAL);
+        assert_eq!(err(s.mremap(0x10000, 0xffff_ffff_ffff_0000, P, 0, 0)), Errno::EINVAL);
+        assert_eq!(err(s.mremap(0x10000, 0xffff_ffff_ffff_0000, P, MREMAP_MAYMOVE | MREMAP_FIXED, 0x40000)), Errno::EINVAL);
+        assert_eq!(s.mremap(0x10000, P, P, 0, 0).unwrap().addr, 0x10000);
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod exit;
 mod fallocate;
 mod fd;
 mod futex;
+mod getrandom;
 mod ids;
 mod mman;
 mod mount;
@@ -291,7 +292,7 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_PRLIMIT64 => rlimit::sys_prlimit64(int(0), int(1), a[2], a[3], ctx),
         nr::SYS_GETCPU => sched::sys_getcpu(a[0], a[1]),
         nr::SYS_RENAMEAT2 => namespace::sys_renameat2(fd(0), a[1], fd(2), a[3], int(4), ctx),
-        nr::SYS_GETRANDOM => sysinfo::sys_getrandom(a[0], a[1], int(2)),
+        nr::SYS_GETRANDOM => getrandom::sys_getrandom(a[0], a[1], int(2), ctx),
         nr::SYS_EXECVEAT => exec::sys_execveat(fd(0), a[1], a[2], a[3], int(4), ctx),
         nr::SYS_STATX => stat::sys_statx(fd(0), a[1], int(2), int(3), a[4], ctx),
         nr::SYS_FACCESSAT2 => namespace::sys_faccessat2(fd(0), a[1], int(2), int(3), ctx),

@@ -1,5 +1,4 @@
-//! System information and accounting: `sysinfo`, `getrusage`, `times`,
-//! `getrandom`.
+//! System information and accounting: `sysinfo`, `getrusage`, `times`.
 
 use super::{ok, SyscallContext, SyscallResult};
 use crate::return_errno_with_message;
@@ -49,33 +48,4 @@ pub fn sys_times(buf: u64, _ctx: &mut SyscallContext) -> SyscallResult {
         uaccess::write_bytes(buf, &b)?;
     }
     ok(framework::arch::tsc::monotonic_ns() / (1_000_000_000 / USER_HZ))
-}
-
-const GRND_NONBLOCK: u32 = 1;
-const GRND_RANDOM: u32 = 2;
-const GRND_INSECURE: u32 = 4;
-/// One call returns at most this much (Linux: `INT_MAX >> 6`-ish, 32 MiB).
-const GETRANDOM_MAX: u64 = 33_554_431;
-
-pub fn sys_getrandom(buf: u64, len: u64, flags: u32) -> SyscallResult {
-    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
-        || flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE)
-    {
-        return_errno_with_message!(EINVAL, "getrandom: bad flags");
-    }
-    let len = len.min(GETRANDOM_MAX);
-    let mut chunk = [0u8; 256];
-    let mut done = 0u64;
-    while done < len {
-        let n = ((len - done) as usize).min(chunk.len());
-        crate::random::try_fill(&mut chunk[..n])?;
-        if let Err(error) = uaccess::write_bytes(buf + done, &chunk[..n]) {
-            if done == 0 {
-                return Err(error);
-            }
-            break;
-        }
-        done += n as u64;
-    }
-    ok(done)
 }
