@@ -79,6 +79,7 @@ static int in_child(void (*body)(void)) {
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
+        failures = 0; /* the child reports only its own */
         body();
         fflush(stdout);
         _exit(failures ? 1 : 0);
