@@ -4,19 +4,21 @@
 //! reader is gone (the syscall layer adds SIGPIPE), writes up to
 //! `PIPE_BUF` bytes are atomic, `O_NONBLOCK` gives `EAGAIN`.
 //!
-//! Owns: the pipe buffer and its two ends, which are [`Device`]s on
-//! anonymous FIFO inodes of an internal pipefs (so `fstat` shows a FIFO
-//! and the open-file layer needs nothing special).
+//! Owns: the pipe buffer and its ends, which are [`Device`]s on FIFO
+//! inodes (so `fstat` shows a FIFO and the open-file layer needs nothing
+//! special): anonymous ones of an internal pipefs for `pipe`, and named
+//! FIFOs (`mknod S_IFIFO`) of any filesystem, whose opens wait for the
+//! other side as Linux's `fifo_open` does.
 
-use alloc::collections::VecDeque;
-use alloc::sync::Arc;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::{Arc, Weak};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use framework::sync::WaitQueue;
 
 use crate::error::Result;
 use crate::fs::device::{Device, PollEvents};
-use crate::fs::flags::{O_RDONLY, O_WRONLY};
+use crate::fs::flags::{O_ACCMODE, O_NONBLOCK, O_RDONLY, O_WRONLY};
 use crate::fs::inode::NewInode;
 use crate::fs::mount::Mount;
 use crate::fs::ramfs::RamFs;
@@ -35,6 +37,10 @@ struct PipeState {
     buffer: VecDeque<u8>,
     readers: usize,
     writers: usize,
+    /// Opens for reading / writing so far (Linux's `r_counter`,
+    /// `w_counter`): a FIFO open waits for the other side's to change.
+    read_opens: u64,
+    write_opens: u64,
 }
 
 struct Pipe {
@@ -43,17 +49,63 @@ struct Pipe {
     readable: Arc<WaitQueue>,
     /// Writers wait here for room or the last reader leaving.
     writable: Arc<WaitQueue>,
+    /// FIFO opens wait here for the other side to open.
+    opened: Arc<WaitQueue>,
 }
 
-pub struct PipeReader(Arc<Pipe>);
-pub struct PipeWriter(Arc<Pipe>);
+impl Pipe {
+    fn new() -> Arc<Pipe> {
+        Arc::new(Pipe {
+            state: Mutex::new(PipeState { buffer: VecDeque::new(), readers: 0, writers: 0, read_opens: 0, write_opens: 0 }),
+            readable: Arc::new(WaitQueue::new()),
+            writable: Arc::new(WaitQueue::new()),
+            opened: Arc::new(WaitQueue::new()),
+        })
+    }
+}
 
-impl Device for PipeReader {
+/// One open of a pipe or FIFO: a read end, a write end, or both (a FIFO
+/// opened `O_RDWR`). Counts itself in the pipe's readers/writers while it
+/// lives.
+pub struct PipeEnd {
+    pipe: Arc<Pipe>,
+    reads: bool,
+    writes: bool,
+    /// `write_opens` when this end was opened (Linux's `f_version` trick):
+    /// a reader reports `POLLHUP` for "no writers" only once a writer has
+    /// come since, so a FIFO reader opened `O_NONBLOCK` before any writer
+    /// does not see a hang-up.
+    write_opens_at_open: u64,
+}
+
+impl PipeEnd {
+    fn new(pipe: Arc<Pipe>, reads: bool, writes: bool) -> PipeEnd {
+        let write_opens_at_open = {
+            let mut state = pipe.state.lock();
+            if reads {
+                state.readers += 1;
+                state.read_opens += 1;
+            }
+            if writes {
+                state.writers += 1;
+                state.write_opens += 1;
+            }
+            state.write_opens
+        };
+        pipe.opened.wake_all();
+        PipeEnd { pipe, reads, writes, write_opens_at_open }
+    }
+}
+
+impl Device for PipeEnd {
     fn read(&self, _offset: u64, buf: &mut [u8], nonblocking: bool) -> Result<usize> {
+        if !self.reads {
+            return_errno_with_message!(EBADF, "read from the write end of a pipe");
+        }
         if buf.is_empty() {
             return Ok(0);
         }
-        let pipe = &self.0;
+        let pipe = &self.pipe;
         let result = wait(&pipe.readable, || {
             let mut state = pipe.state.lock();
             if !state.buffer.is_empty() {
@@ -75,41 +127,11 @@ impl Device for PipeReader {
         result
     }
 
-    fn write(&self, _offset: u64, _buf: &[u8], _nonblocking: bool) -> Result<usize> {
-        return_errno_with_message!(EBADF, "write to the read end of a pipe")
-    }
-
-    fn poll(&self, interest: PollEvents) -> PollEvents {
-        let state = self.0.state.lock();
-        let mut ready = PollEvents::EMPTY;
-        if !state.buffer.is_empty() {
-            ready = ready.union(PollEvents::IN).union(PollEvents::RDNORM);
-        }
-        if state.writers == 0 {
-            ready = ready.union(PollEvents::HUP);
-        }
-        ready.intersection(interest.union(PollEvents::HUP).union(PollEvents::ERR))
-    }
-
-    fn is_seekable(&self) -> bool {
-        false
-    }
-}
-
-impl Drop for PipeReader {
-    fn drop(&mut self) {
-        self.0.state.lock().readers -= 1;
-        self.0.writable.wake_all();
-    }
-}
-
-impl Device for PipeWriter {
-    fn read(&self, _offset: u64, _buf: &mut [u8], _nonblocking: bool) -> Result<usize> {
-        return_errno_with_message!(EBADF, "read from the write end of a pipe")
-    }
-
     fn write(&self, _offset: u64, buf: &[u8], nonblocking: bool) -> Result<usize> {
-        let pipe = &self.0;
+        if !self.writes {
+            return_errno_with_message!(EBADF, "write to the read end of a pipe");
+        }
+        let pipe = &self.pipe;
         let mut written = 0;
         while written < buf.len() {
             let step = wait(&pipe.writable, || {
@@ -143,14 +165,25 @@ impl Device for PipeWriter {
         Ok(written)
     }
 
+    /// Linux's `pipe_poll`.
     fn poll(&self, interest: PollEvents) -> PollEvents {
-        let state = self.0.state.lock();
+        let state = self.pipe.state.lock();
         let mut ready = PollEvents::EMPTY;
-        if state.buffer.len() + PIPE_BUF <= PIPE_CAPACITY {
-            ready = ready.union(PollEvents::OUT).union(PollEvents::WRNORM);
+        if self.reads {
+            if !state.buffer.is_empty() {
+                ready = ready.union(PollEvents::IN).union(PollEvents::RDNORM);
+            }
+            if state.writers == 0 && state.write_opens != self.write_opens_at_open {
+                ready = ready.union(PollEvents::HUP);
+            }
         }
-        if state.readers == 0 {
-            ready = ready.union(PollEvents::ERR);
+        if self.writes {
+            if state.buffer.len() + PIPE_BUF <= PIPE_CAPACITY {
+                ready = ready.union(PollEvents::OUT).union(PollEvents::WRNORM);
+            }
+            if state.readers == 0 {
+                ready = ready.union(PollEvents::ERR);
+            }
         }
         ready.intersection(interest.union(PollEvents::HUP).union(PollEvents::ERR))
     }
@@ -160,10 +193,18 @@ impl Device for PipeWriter {
     }
 }
 
-impl Drop for PipeWriter {
+impl Drop for PipeEnd {
     fn drop(&mut self) {
-        self.0.state.lock().writers -= 1;
-        self.0.readable.wake_all();
+        let mut state = self.pipe.state.lock();
+        if self.reads {
+            state.readers -= 1;
+        }
+        if self.writes {
+            state.writers -= 1;
+        }
+        drop(state);
+        self.pipe.readable.wake_all();
+        self.pipe.writable.wake_all();
     }
 }
 
@@ -179,6 +220,60 @@ fn wait<R>(queue: &Arc<WaitQueue>, condition: impl FnMut() -> Option<Result<R>>)
 static PIPEFS: spin::Once<Arc<Mount>> = spin::Once::new();
 static NEXT_PIPE: AtomicU64 = AtomicU64::new(1);
 
+/// The pipe of each FIFO inode that is open somewhere, by (st_dev, ino):
+/// inode numbers are never reused within a filesystem instance, and the
+/// entry dies with the last open end (the data goes with it, as on Linux).
+static FIFOS: Mutex<BTreeMap<(DeviceId, u64), Weak<Pipe>>> = Mutex::new(BTreeMap::new());
+
+/// The pipe behind FIFO inode `key`, made on first open.
+fn fifo_pipe(key: (DeviceId, u64)) -> Arc<Pipe> {
+    let mut fifos = FIFOS.lock();
+    if let Some(pipe) = fifos.get(&key).and_then(Weak::upgrade) {
+        return pipe;
+    }
+    fifos.retain(|_, pipe| pipe.strong_count() > 0);
+    let pipe = Pipe::new();
+    fifos.insert(key, Arc::downgrade(&pipe));
+    pipe
+}
+
+/// Open the FIFO at `path` with `flags`, as Linux's `fifo_open`: a reader
+/// waits for a writer (unless `O_NONBLOCK`), a writer for a reader
+/// (`ENXIO` at once under `O_NONBLOCK`), `O_RDWR` never waits. A signal
+/// ends the wait (`ERESTART`).
+pub fn open_fifo(path: &Path, flags: u32) -> Result<Arc<dyn Device>> {
+    let metadata = path.inode().metadata();
+    let pipe = fifo_pipe((metadata.dev, metadata.ino));
+    let nonblocking = flags & O_NONBLOCK != 0;
+    let end = match flags & O_ACCMODE {
+        O_RDONLY => {
+            let end = PipeEnd::new(pipe.clone(), true, false);
+            if !nonblocking {
+                let opens = end.write_opens_at_open;
+                wait_for_partner(&pipe, |state| state.writers > 0 || state.write_opens != opens)?;
+            }
+            end
+        }
+        O_WRONLY => {
+            if nonblocking && pipe.state.lock().readers == 0 {
+                return_errno_with_message!(ENXIO, "FIFO opened O_WRONLY|O_NONBLOCK without a reader");
+            }
+            let opens = pipe.state.lock().read_opens;
+            let end = PipeEnd::new(pipe.clone(), false, true);
+            wait_for_partner(&pipe, |state| state.readers > 0 || state.read_opens != opens)?;
+            end
+        }
+        _ => PipeEnd::new(pipe, true, true),
+    };
+    Ok(Arc::new(end))
+}
+
+/// Sleep until `partner_came` holds (the caller's end, dropped on error,
+/// keeps its count meanwhile so the other side's open can see it).
+fn wait_for_partner(pipe: &Arc<Pipe>, partner_came: impl Fn(&PipeState) -> bool) -> Result<()> {
+    wait(&pipe.opened, || partner_came(&pipe.state.lock()).then_some(Ok(())))
+}
+
 /// A new pipe: (read end, write end), with `extra_flags` (`O_NONBLOCK`)
 /// on both open files.
 pub fn new_pipe(extra_flags: u32, creds: &Credentials) -> Result<(Arc<OpenFile>, Arc<OpenFile>)> {
@@ -190,12 +285,10 @@ pub fn new_pipe(extra_flags: u32, creds: &Credentials) -> Result<(Arc<OpenFile>,
     // Anonymous: the name goes, the inode lives as long as the ends.
     root.unlink_child(name.as_bytes())?;
     let path = Path::new(mount.clone(), dentry);
-    let pipe = Arc::new(Pipe {
-        state: Mutex::new(PipeState { buffer: VecDeque::new(), readers: 1, writers: 1 }),
-        readable: Arc::new(WaitQueue::new()),
-        writable: Arc::new(WaitQueue::new()),
-    });
-    let reader = OpenFile::new(path.clone(), O_RDONLY | extra_flags, Some(Arc::new(PipeReader(pipe.clone()))));
-    let writer = OpenFile::new(path, O_WRONLY | extra_flags, Some(Arc::new(PipeWriter(pipe))));
+    // Registered like a FIFO, so reopening it (/proc/<pid>/fd/N) finds it.
+    let metadata = path.inode().metadata();
+    let pipe = fifo_pipe((metadata.dev, metadata.ino));
+    let reader = OpenFile::new(path.clone(), O_RDONLY | extra_flags, Some(Arc::new(PipeEnd::new(pipe.clone(), true, false))));
+    let writer = OpenFile::new(path, O_WRONLY | extra_flags, Some(Arc::new(PipeEnd::new(pipe, false, true))));
     Ok((reader, writer))
 }

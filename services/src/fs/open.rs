@@ -6,8 +6,8 @@
 //! `O_CREAT|O_DIRECTORY` (`EINVAL`), `O_TRUNC`, `O_PATH`, `EISDIR` for
 //! writing or creating a directory, permission checks (none on a file
 //! this open created), `EROFS`, and binding device nodes to their driver
-//! (`ENXIO` without one). `O_TMPFILE` is not supported (`EOPNOTSUPP`);
-//! FIFOs cannot be opened yet (`ENXIO`) until pipes exist.
+//! (`ENXIO` without one) and FIFOs to their pipe ([`crate::pipe`]).
+//! `O_TMPFILE` is not supported (`EOPNOTSUPP`).
 
 use alloc::sync::Arc;
 
@@ -123,7 +123,11 @@ pub fn open_path(target: Path, flags: u32, created: bool, creds: &Credentials) -
             Some(device)
         }
         InodeType::BlockDevice => return_errno_with_message!(ENXIO, "block devices are not supported"),
-        InodeType::Fifo => return_errno_with_message!(ENXIO, "FIFOs cannot be opened yet"),
+        #[cfg(target_os = "none")]
+        InodeType::Fifo => Some(crate::pipe::open_fifo(&target, flags)?),
+        // Pipes need the kernel's scheduler: not in host unit tests.
+        #[cfg(not(target_os = "none"))]
+        InodeType::Fifo => return_errno_with_message!(ENXIO, "FIFOs need the kernel's pipes"),
         InodeType::Socket => return_errno_with_message!(ENXIO, "open of a socket"),
         _ => None,
     };

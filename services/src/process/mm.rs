@@ -126,10 +126,13 @@ impl Mm {
         }
     }
 
-    /// Resolve a fault at `addr`: true when the access may be retried.
-    pub fn handle_fault(&self, addr: u64, access: Access) -> bool {
+    /// Resolve a fault at `addr`: `Ok` when the access may be retried,
+    /// else the errno of why not: `EIO` for a file page that is not there
+    /// (beyond the end of the file, or unreadable: SIGBUS on Linux), any
+    /// other for a bad access (SIGSEGV).
+    pub fn handle_fault(&self, addr: u64, access: Access) -> core::result::Result<(), Errno> {
         let mut state = self.state.lock();
-        self.fault_locked(&mut state, addr, access).is_ok()
+        self.fault_locked(&mut state, addr, access).map_err(|e| e.errno())
     }
 
     fn fault_locked(&self, state: &mut MmState, addr: u64, access: Access) -> Result<()> {
@@ -154,10 +157,20 @@ impl Mm {
             // (copy-on-write is resolved before we get here).
             return_errno_with_message!(EFAULT, "protection fault on a present page");
         }
+        let file_page = match &vma.backing {
+            Backing::File(file) => {
+                let inode = state.files.get(&file.id).ok_or(errno!(EIO, "file of a mapping is gone"))?;
+                let offset = vma.offset + (page - vma.start);
+                // As filemap_fault: a page wholly past the end of the file.
+                if offset >= inode.metadata().size.div_ceil(PAGE_SIZE) * PAGE_SIZE {
+                    return_errno_with_message!(EIO, "file mapping page beyond the end of the file");
+                }
+                Some((inode.clone(), offset))
+            }
+            _ => None,
+        };
         let frame = alloc_frame().map_err(|_| oom())?;
-        if let Backing::File(file) = &vma.backing {
-            let inode = state.files.get(&file.id).ok_or(errno!(EIO, "file of a mapping is gone"))?;
-            let offset = vma.offset + (page - vma.start);
+        if let Some((inode, offset)) = file_page {
             let mut buf = [0u8; PAGE_SIZE as usize];
             let mut got = 0;
             while got < buf.len() {

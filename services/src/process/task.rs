@@ -23,7 +23,7 @@ use super::rlimit::{ResourceLimits, RLIMIT_STACK};
 use super::signal::{self, SigActions, SIGBUS, SIGCHLD, SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGTRAP};
 use super::signal_delivery;
 use super::wait_status::ExitStatus;
-use crate::error::Result;
+use crate::error::{Errno, Result};
 use crate::fs::flags::O_RDWR;
 use crate::fs::mount::Mount;
 use crate::fs::{FdTable, FsContext, Path};
@@ -98,10 +98,11 @@ fn handle_exception(thread: &Thread, context: &UserContext, exception: UserExcep
             } else {
                 Access::Read
             };
-            if process.mm().is_some_and(|mm| mm.handle_fault(address, access)) {
-                return;
+            match process.mm().map(|mm| mm.handle_fault(address, access)) {
+                Some(Ok(())) => return,
+                Some(Err(Errno::EIO)) => SIGBUS,
+                _ => SIGSEGV,
             }
-            SIGSEGV
         }
         DIVIDE_ERROR | X87_FP | SIMD_FP => SIGFPE,
         INVALID_OPCODE => SIGILL,

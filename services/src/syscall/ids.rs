@@ -131,6 +131,14 @@ pub fn sys_setpgid(pid: u32, pgid: u32, ctx: &mut SyscallContext) -> SyscallResu
         return_errno_with_message!(EPERM, "setpgid of a session leader");
     }
     let pgid = if pgid == 0 { process.pid() } else { pgid };
+    // Joining another group: it must exist in the same session.
+    if pgid != process.pid() {
+        let sid = process.sid();
+        let exists = crate::process::process::all_processes().iter().any(|p| p.pgid() == pgid && p.sid() == sid);
+        if !exists {
+            return_errno_with_message!(EPERM, "setpgid into a group not in the session");
+        }
+    }
     process.set_pgid(pgid);
     ok(0)
 }

@@ -13,6 +13,13 @@ use crate::return_errno_with_message;
 
 const MADV_DONTNEED: u32 = 4;
 
+/// Linux's `madvise_behavior_valid`: MADV_NORMAL..MADV_FREE (0-4, 8),
+/// MADV_REMOVE..MADV_COLLAPSE (9-25), MADV_HWPOISON, MADV_SOFT_OFFLINE.
+/// Only DONTNEED changes anything here; the rest are hints.
+fn is_known_advice(advice: u32) -> bool {
+    matches!(advice, 0..=4 | 8..=25 | 100 | 101)
+}
+
 fn mm(ctx: &SyscallContext) -> Result<Arc<Mm>> {
     ctx.process.mm().ok_or(crate::errno!(EFAULT, "process has no address space"))
 }
@@ -90,6 +97,9 @@ pub fn sys_mremap(addr: u64, old_len: u64, new_len: u64, flags: u32, new_addr: u
 pub fn sys_madvise(addr: u64, len: u64, advice: u32, ctx: &mut SyscallContext) -> SyscallResult {
     if !addr.is_multiple_of(crate::process::vm_layout::PAGE_SIZE) {
         return_errno_with_message!(EINVAL, "madvise address not page aligned");
+    }
+    if !is_known_advice(advice) {
+        return_errno_with_message!(EINVAL, "madvise: unknown advice");
     }
     if advice == MADV_DONTNEED {
         mm(ctx)?.discard(addr, len);

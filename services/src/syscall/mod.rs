@@ -142,6 +142,7 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_FSTAT => stat::sys_fstat(fd(0), a[1], ctx),
         nr::SYS_LSTAT => stat::sys_newfstatat(AT_FDCWD, a[0], a[1], crate::fs::flags::AT_SYMLINK_NOFOLLOW, ctx),
         nr::SYS_POLL => poll::sys_poll(a[0], a[1], a[2] as i32, ctx),
+        nr::SYS_SELECT => poll::sys_select(fd(0), a[1], a[2], a[3], a[4], ctx),
         nr::SYS_LSEEK => read_write::sys_lseek(fd(0), a[1] as i64, int(2), ctx),
         nr::SYS_MMAP => mman::sys_mmap(a[0], a[1], int(2), int(3), fd(4), a[5], ctx),
         nr::SYS_MPROTECT => mman::sys_mprotect(a[0], a[1], int(2), ctx),
@@ -277,7 +278,8 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_READLINKAT => namespace::sys_readlinkat(fd(0), a[1], a[2], a[3], ctx),
         nr::SYS_FCHMODAT => namespace::sys_fchmodat(fd(0), a[1], int(2), ctx),
         nr::SYS_FACCESSAT => namespace::sys_faccessat2(fd(0), a[1], int(2), 0, ctx),
-        nr::SYS_PPOLL => poll::sys_ppoll(a[0], a[1], a[2], ctx),
+        nr::SYS_PPOLL => poll::sys_ppoll(a[0], a[1], a[2], a[3], a[4], ctx),
+        nr::SYS_PSELECT6 => poll::sys_pselect6(fd(0), a[1], a[2], a[3], a[4], a[5], ctx),
         nr::SYS_SET_ROBUST_LIST => {
             if a[1] != 24 {
                 return Err(crate::errno!(EINVAL, "robust list head of the wrong size"));

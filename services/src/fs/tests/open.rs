@@ -157,16 +157,17 @@ fn getfl_keeps_what_linux_keeps() {
 }
 
 #[test]
-fn device_nodes_without_driver_and_fifos_give_enxio() {
+fn device_nodes_without_driver_give_enxio() {
     let ctx = setup();
     ctx.mknod(None, b"/nodriver", S_IFCHR_TEST | 0o666, crate::fs::types::DeviceId::new(241, 99).encode(), &root()).unwrap();
     assert_eq!(errno(open(&ctx, "/nodriver", O_RDWR)), Errno::ENXIO);
     ctx.mknod(None, b"/fifo", crate::fs::types::S_IFIFO | 0o666, 0, &root()).unwrap();
-    assert_eq!(errno(open(&ctx, "/fifo", O_RDONLY)), Errno::ENXIO);
+    // (Opening FIFOs needs the kernel's pipes: tests/programs/fifos.c.)
     ctx.mknod(None, b"/blk", crate::fs::types::S_IFBLK | 0o666, 0x801, &root()).unwrap();
     assert_eq!(errno(open(&ctx, "/blk", O_RDONLY)), Errno::ENXIO);
     // O_PATH opens any of them.
     assert!(open(&ctx, "/nodriver", O_PATH).is_ok());
+    assert!(open(&ctx, "/fifo", O_PATH).is_ok());
 }
 
 const S_IFCHR_TEST: u32 = crate::fs::types::S_IFCHR;
