@@ -42,7 +42,8 @@ fn do_poll(fds_ptr: u64, nfds: u64, timeout_ns: Option<u64>, ctx: &mut SyscallCo
         if ready > 0 || expired || ctx.thread.has_pending_work() {
             uaccess::write_bytes(fds_ptr, &raw)?;
             if ready == 0 && !expired {
-                return_errno_with_message!(EINTR, "poll interrupted by a signal");
+                // EINTR after a handler; restarted after a stop (Linux).
+                return_errno_with_message!(ERESTARTNOHAND, "poll interrupted by a signal");
             }
             return ok(ready);
         }
