@@ -272,7 +272,7 @@ fn exit_process(process: &Arc<Process>) {
         .filter(|c| process.pid() != 1 && c.pgid() != process.pgid() && c.sid() == process.sid())
         .map(|c| c.pgid())
         .collect();
-    if process.parent().is_some_and(|p| p.pid() != 1 && p.pgid() != process.pgid() && p.sid() == process.sid()) {
+    if process.parent().is_some_and(|p| p.pgid() != process.pgid() && p.sid() == process.sid()) {
         linked_groups.push(process.pgid());
     }
     if !children.is_empty() {
