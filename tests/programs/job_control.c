@@ -68,7 +68,7 @@ static pid_t spawn_pauser(int fd) {
 /* Wait for a signal-driven counter to move (SIGCHLD arrives
  * asynchronously on SMP). */
 static int wait_count(volatile sig_atomic_t *counter, int at_least) {
-    for (int i = 0; i < 200 && *counter < at_least; i++) sleep_ms(10);
+    for (int i = 0; i < 500 && *counter < at_least; i++) sleep_ms(10);
     return *counter >= at_least;
 }
 
