@@ -10,7 +10,7 @@ use core::fmt;
 /// Linux errno values (x86-64, `include/uapi/asm-generic/errno{,-base}.h`).
 #[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[allow(clippy::upper_case_acronyms)]
+#[allow(clippy::upper_case_acronyms, non_camel_case_types)]
 pub enum Errno {
     EPERM = 1,
     ENOENT = 2,
@@ -143,6 +143,17 @@ pub enum Errno {
     ENOTRECOVERABLE = 131,
     ERFKILL = 132,
     EHWPOISON = 133,
+    // Kernel-internal codes (`include/linux/errno.h`), never seen by user
+    // space: the syscall layer turns them into EINTR or a restart.
+    /// Restart if no handler runs or the handler has `SA_RESTART`.
+    ERESTARTSYS = 512,
+    /// Always restart (after a handler, too).
+    ERESTARTNOINTR = 513,
+    /// Restart only if no handler runs (pause, sigsuspend, poll, select).
+    ERESTARTNOHAND = 514,
+    /// Restart through `restart_syscall` (nanosleep: the rest of the
+    /// sleep) if no handler runs; a handler means EINTR.
+    ERESTART_RESTARTBLOCK = 516,
 }
 
 impl Errno {

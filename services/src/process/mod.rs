@@ -15,11 +15,13 @@ pub mod elf;
 pub mod error;
 pub mod exec_args;
 pub mod exec_layout;
+pub mod itimer;
 pub mod maps;
 pub mod mman;
 pub mod rlimit;
 pub mod shebang;
 pub mod signal;
+pub mod signal_restart;
 pub mod stack;
 pub mod vma;
 pub mod vm_layout;
@@ -34,6 +36,8 @@ pub mod mm;
 pub mod process;
 #[cfg(target_os = "none")]
 pub mod procfs_source;
+#[cfg(target_os = "none")]
+pub mod real_timer;
 #[cfg(target_os = "none")]
 pub mod signal_delivery;
 #[cfg(target_os = "none")]

@@ -19,11 +19,13 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use framework::sync::WaitQueue;
 
+use super::itimer::ITimers;
 use super::mm::Mm;
 use super::rlimit::ResourceLimits;
-use super::signal::{SigActions, SigSet, SIGKILL};
-use super::signal_delivery::{SigInfo, SI_KERNEL};
-use super::wait_status::ExitStatus;
+use super::signal::{is_stop_signal, SigActions, SigSet, SIGCHLD, SIGCONT, SIGKILL, STOP_SIGNALS};
+use super::signal_delivery::{info_child, SigInfo, SA_NOCLDSTOP, SI_KERNEL};
+use super::signal_restart::{RestartBlock, RestartKind};
+use super::wait_status::{ExitStatus, JobControl, JobEvent};
 use crate::error::Result;
 use crate::fs::{Credentials, FdTable, FsContext};
 use crate::sync::{Mutex, RwLock};
@@ -70,6 +72,17 @@ pub struct Process {
     exiting_flag: AtomicBool,
     /// Set when the process has released everything: a zombie.
     exit_status: Mutex<Option<ExitStatus>>,
+    /// Job control: stopped or not, and what the parent has yet to hear.
+    /// Lock order: `job` before `pending_info`.
+    pub(crate) job: Mutex<JobControl>,
+    /// Woken when a stopped process is continued or killed.
+    pub(crate) continued: WaitQueue,
+    /// `setitimer`/`alarm` timers. Lock order: `itimers` before the
+    /// real-timer service's table.
+    pub(crate) itimers: Mutex<ITimers>,
+    /// The CPU time (ns) at which the next ITIMER_VIRTUAL/PROF expires
+    /// (u64::MAX: none), checked cheaply on every entry to the kernel.
+    pub(crate) cpu_timer_next: AtomicU64,
     /// Woken when a child becomes a zombie (`wait4` sleeps here).
     pub(crate) child_exited: WaitQueue,
     /// Woken when this process becomes a zombie.
@@ -172,6 +185,10 @@ impl Process {
             exiting: Mutex::new(None),
             exiting_flag: AtomicBool::new(false),
             exit_status: Mutex::new(None),
+            job: Mutex::new(JobControl::default()),
+            continued: WaitQueue::new(),
+            itimers: Mutex::new(ITimers::default()),
+            cpu_timer_next: AtomicU64::new(u64::MAX),
             child_exited: WaitQueue::new(),
             terminated: WaitQueue::new(),
             vfork_done: Mutex::new(None),
@@ -291,8 +308,27 @@ impl Process {
     /// Mark `sig` pending with `info` (it is acted on when the thread next
     /// returns to user space) and interrupt an interruptible wait of the
     /// thread. A signal the process ignores is dropped at once, as Linux
-    /// does, so that it interrupts nothing.
+    /// does, so that it interrupts nothing. Job control acts at sending
+    /// time (Linux's `prepare_signal`): a stop signal cancels a pending
+    /// SIGCONT; SIGCONT cancels pending stop signals and continues a
+    /// stopped process, even when SIGCONT itself is ignored or blocked.
     pub fn send_signal_info(&self, sig: u32, info: SigInfo) {
+        if self.exit_status().is_some() {
+            return;
+        }
+        if is_stop_signal(sig) {
+            self.discard_pending(SigSet(SigSet::bit(SIGCONT)));
+        } else if sig == SIGCONT {
+            let continued = {
+                let mut job = self.job.lock();
+                self.discard_pending(STOP_SIGNALS);
+                job.cont()
+            };
+            if continued {
+                self.continued.wake_all();
+                self.notify_parent_job(JobEvent::Continued);
+            }
+        }
         if sig != SIGKILL && self.sigactions.lock().is_ignored(sig) {
             return;
         }
@@ -311,6 +347,65 @@ impl Process {
                 queue.wake_all();
             }
         }
+        if sig == SIGKILL {
+            self.continued.wake_all();
+        }
+    }
+
+    /// Drop the pending signals of `set`.
+    fn discard_pending(&self, set: SigSet) {
+        let was = self.pending.fetch_and(!set.0, Ordering::AcqRel);
+        if was & set.0 != 0 {
+            let mut info = self.pending_info.lock();
+            for sig in 1..=super::signal::NSIG {
+                if set.contains(sig) {
+                    info.remove(&sig);
+                }
+            }
+        }
+    }
+
+    /// Tell the parent about a stop or continue: SIGCHLD with
+    /// CLD_STOPPED/CLD_CONTINUED unless its SIGCHLD action has
+    /// SA_NOCLDSTOP, and a wake-up of its waits either way (Linux's
+    /// `do_notify_parent_cldstop`).
+    pub(crate) fn notify_parent_job(&self, event: JobEvent) {
+        let Some(parent) = self.parent() else { return };
+        let nocldstop = parent.sigactions.lock().get(SIGCHLD).flags & SA_NOCLDSTOP != 0;
+        if !nocldstop {
+            let (code, status) = event.child_code();
+            let uid = self.ids.lock().uid;
+            parent.send_signal_info(SIGCHLD, info_child(SIGCHLD, code, self.pid, uid, status));
+        }
+        parent.child_exited.wake_all();
+    }
+
+    /// Take the stop signal `sig` off the pending set and arm the stop
+    /// (atomically with respect to SIGCONT, which disarms it).
+    pub(crate) fn dequeue_stop_signal(&self, sig: u32) -> SigInfo {
+        let mut job = self.job.lock();
+        job.stop_dequeued();
+        self.take_signal(sig)
+    }
+
+    /// Stop by `sig` (unless a SIGCONT came since it was dequeued), tell
+    /// the parent, and block until continued or killed.
+    pub(crate) fn stop_and_wait(&self, sig: u32) {
+        if !self.job.lock().stop(sig) {
+            return;
+        }
+        log::trace!("pid {}: stopped by signal {}", self.pid, sig);
+        self.notify_parent_job(JobEvent::Stopped(sig));
+        crate::sync::wait_until(&self.continued, || {
+            let go = !self.job.lock().is_stopped() || self.pending_signals().contains(SIGKILL) || self.is_exiting();
+            go.then_some(())
+        });
+        log::trace!("pid {}: continued", self.pid);
+    }
+
+    /// Is the process stopped by a signal?
+    pub fn is_stopped(&self) -> bool {
+        self.job.lock().is_stopped()
     }
 
     /// Linux's `SIGNAL_UNKILLABLE` for init: PID 1 gets no signal it has
@@ -404,10 +499,12 @@ pub struct ThreadState {
     pub altstack: [u64; 3],
     /// The mask to restore after the handler of a `rt_sigsuspend`.
     pub saved_mask: Option<SigSet>,
-    /// The number of the syscall a signal just interrupted with
-    /// `ERESTART`: restarted if the handler has `SA_RESTART` (or if no
-    /// handler runs).
-    pub restart_syscall: Option<u64>,
+    /// The number of the syscall a signal just interrupted and its
+    /// restart code (see `signal_restart`): acted on at the next return
+    /// to user space.
+    pub restart: Option<(u64, RestartKind)>,
+    /// What `restart_syscall` continues.
+    pub restart_block: Option<RestartBlock>,
 }
 
 impl Thread {

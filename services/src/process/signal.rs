@@ -97,6 +97,16 @@ pub fn default_action(sig: u32) -> DefaultAction {
     }
 }
 
+/// SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: sending one cancels a pending
+/// SIGCONT and the other way round (Linux's `sig_kernel_stop`).
+pub fn is_stop_signal(sig: u32) -> bool {
+    matches!(sig, SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU)
+}
+
+/// The stop signals as a set.
+pub const STOP_SIGNALS: SigSet =
+    SigSet((1 << (SIGSTOP - 1)) | (1 << (SIGTSTP - 1)) | (1 << (SIGTTIN - 1)) | (1 << (SIGTTOU - 1)));
+
 /// A set of signals: bit `sig - 1` (the kernel `sigset_t` layout).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SigSet(pub u64);
@@ -218,10 +228,18 @@ impl SigActions {
     }
 
     /// Is `sig` discarded on arrival: `SIG_IGN`, or `SIG_DFL` with an
-    /// ignoring default (SIGCHLD, SIGURG, SIGWINCH)?
+    /// ignoring default (SIGCHLD, SIGURG, SIGWINCH, and SIGCONT, whose
+    /// continuing happens when it is sent: Linux's `sig_kernel_ignore`)?
     pub fn is_ignored(&self, sig: u32) -> bool {
         let action = self.get(sig);
-        action.is_ignored() || (action.is_default() && default_action(sig) == DefaultAction::Ignore)
+        action.is_ignored()
+            || (action.is_default() && matches!(default_action(sig), DefaultAction::Ignore | DefaultAction::Continue))
+    }
+
+    /// Does `sig` stop the process when delivered (a stop signal with
+    /// its default action)?
+    pub fn is_stop(&self, sig: u32) -> bool {
+        is_stop_signal(sig) && self.get(sig).is_default()
     }
 
     /// Would `sig` end the process now? (Default action terminate/core,
@@ -277,6 +295,11 @@ mod tests {
         assert!(!table.is_fatal(SIGPIPE));
         assert!(table.is_fatal(SIGINT));
         assert!(!table.is_fatal(SIGCHLD));
+        assert!(table.is_ignored(SIGCONT) && table.is_ignored(SIGCHLD) && !table.is_ignored(SIGTSTP));
+        assert!(table.is_stop(SIGTSTP) && table.is_stop(SIGSTOP) && !table.is_stop(SIGCONT));
+        table.set(SIGTSTP, act).unwrap();
+        assert!(!table.is_stop(SIGTSTP));
+        assert!(STOP_SIGNALS.contains(SIGTTOU) && !STOP_SIGNALS.contains(SIGCONT));
         table.reset_for_exec();
         assert!(table.get(SIGINT).is_default());
         assert!(table.get(SIGPIPE).is_ignored());

@@ -5,9 +5,8 @@
 //!
 //! Owns: the frame layout and the mask rules (`sa_mask`, `SA_NODEFER`,
 //! `SA_RESETHAND`, `SA_ONSTACK`, the mask `rt_sigsuspend` swapped in).
-//! Interrupted system calls restart under `SA_RESTART` (see
-//! `process::task`); `nanosleep`, `poll`, `pause` and `rt_sigsuspend`
-//! always return `EINTR`.
+//! Interrupted system calls follow Linux's restart rules
+//! (`signal_restart`, applied in `process::task`).
 
 use alloc::vec;
 
@@ -18,6 +17,7 @@ use super::signal::{SigAction, SigSet};
 use crate::error::Result;
 use crate::{errno, uaccess};
 
+pub const SA_NOCLDSTOP: u64 = 0x1;
 pub const SA_NOCLDWAIT: u64 = 0x2;
 pub const SA_SIGINFO: u64 = 0x4;
 pub const SA_RESTORER: u64 = 0x0400_0000;

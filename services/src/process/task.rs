@@ -10,6 +10,7 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 
 use framework::mm::VmSpace;
 use framework::task::TaskOptions;
@@ -18,10 +19,14 @@ use framework::user::{self, ReturnReason, UserContext, UserException};
 use super::exec;
 use super::exec_args::ExecArgs;
 use super::mm::Access;
-use super::process::{find_process, Ids, Process, ProcessInit, Thread};
+use super::process::{all_processes, find_process, Ids, Process, ProcessInit, Thread};
 use super::rlimit::{ResourceLimits, RLIMIT_STACK};
-use super::signal::{self, SigActions, SIGBUS, SIGCHLD, SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGTRAP};
+use super::signal::{
+    self, SigActions, SIGBUS, SIGCHLD, SIGFPE, SIGILL, SIGKILL, SIGPROF, SIGSEGV, SIGSTOP, SIGTRAP, SIGVTALRM,
+};
 use super::signal_delivery;
+use super::signal_restart::RestartAction;
+use crate::syscall_numbers::SYS_RESTART_SYSCALL;
 use super::wait_status::ExitStatus;
 use crate::error::{Errno, Result};
 use crate::fs::flags::O_RDWR;
@@ -48,9 +53,15 @@ fn user_task_main(thread: Arc<Thread>, mut context: UserContext) {
         if !attach(&task, &process, &mut attached) {
             break;
         }
-        let reason = user::execute(&mut context, || thread.has_pending_work());
+        let reason = user::execute(&mut context, || {
+            check_cpu_timers(&process);
+            thread.has_pending_work()
+        });
         match reason {
-            ReturnReason::Syscall => crate::syscall::handle(&thread, &mut context),
+            ReturnReason::Syscall => {
+                crate::syscall::handle(&thread, &mut context);
+                check_cpu_timers(&process);
+            }
             ReturnReason::Exception(exception) => handle_exception(&thread, &context, exception),
             ReturnReason::Interrupted => {}
         }
@@ -131,27 +142,45 @@ fn handle_exception(thread: &Thread, context: &UserContext, exception: UserExcep
     process.begin_exit(ExitStatus::Signaled { signal: sig, core: false });
 }
 
-/// Act on the unblocked pending signals: ignored ones go, fatal ones end
-/// the process, a handled one gets a frame (one per return to user
-/// space; the next return takes the next). Then the mask a
-/// `rt_sigsuspend` swapped in is put back if no handler took it.
+/// Act on the unblocked pending signals, as Linux's `get_signal`:
+/// ignored ones go, fatal ones end the process, stop signals stop it
+/// until SIGCONT (the loop then goes on), a handled one gets a frame
+/// (one per return to user space; the next return takes the next).
+/// A syscall a signal interrupted then returns EINTR or restarts
+/// (`signal_restart`), and the mask a `rt_sigsuspend` swapped in is put
+/// back if no handler took it.
 fn act_on_signals(thread: &Thread, context: &mut UserContext) {
     let process = thread.process();
-    let restart = thread.state.lock().restart_syscall.take();
-    let mask = thread.state.lock().sigmask;
-    let mut deliverable = process.pending_signals().0 & !mask.0;
-    if process.pending_signals().contains(SIGKILL) {
-        deliverable |= 1 << (SIGKILL - 1);
-    }
-    while deliverable != 0 {
-        let sig = deliverable.trailing_zeros() + 1;
-        deliverable &= deliverable - 1;
-        let info = process.take_signal(sig);
+    let restart = thread.state.lock().restart.take();
+    loop {
+        if process.is_exiting() {
+            return;
+        }
+        let mask = thread.state.lock().sigmask;
+        let pending = process.pending_signals();
+        let deliverable = pending.0 & !mask.0;
+        if deliverable == 0 {
+            break;
+        }
+        let sig = if pending.contains(SIGKILL) { SIGKILL } else { deliverable.trailing_zeros() + 1 };
         let action = process.sigactions.lock().get(sig);
         // Pending from before init reset its handler: dropped, as Linux does.
         if process.init_ignores(sig) {
+            process.take_signal(sig);
             continue;
         }
+        if sig != SIGKILL && process.sigactions.lock().is_stop(sig) {
+            // SIGTSTP, SIGTTIN, SIGTTOU do nothing to an orphaned process
+            // group (no shell left to continue it); SIGSTOP always stops.
+            if sig != SIGSTOP && is_pgrp_orphaned(process.pgid()) {
+                process.take_signal(sig);
+                continue;
+            }
+            process.dequeue_stop_signal(sig);
+            process.stop_and_wait(sig);
+            continue;
+        }
+        let info = process.take_signal(sig);
         if sig == SIGKILL || (action.is_default() && process.sigactions.lock().is_fatal(sig)) {
             process.begin_exit(ExitStatus::Signaled { signal: sig, core: false });
             return;
@@ -159,8 +188,12 @@ fn act_on_signals(thread: &Thread, context: &mut UserContext) {
         if action.is_default() || action.is_ignored() {
             continue;
         }
-        if let (Some(number), true) = (restart, action.flags & signal_delivery::SA_RESTART != 0) {
-            restart_syscall(context, number);
+        if let Some((number, kind)) = restart {
+            thread.state.lock().restart_block = None;
+            match kind.with_handler(action.flags) {
+                RestartAction::Again => restart_syscall(context, number),
+                RestartAction::Eintr | RestartAction::RestartSyscall => {}
+            }
         }
         if let Err(error) = signal_delivery::setup_frame(thread, context, sig, action, &info) {
             log::info!("pid {}: cannot deliver {}: {}", process.pid(), signal::name(sig), error);
@@ -169,8 +202,12 @@ fn act_on_signals(thread: &Thread, context: &mut UserContext) {
         return;
     }
     // No handler ran: an interrupted syscall starts again.
-    if let Some(number) = restart {
-        restart_syscall(context, number);
+    if let Some((number, kind)) = restart {
+        match kind.without_handler() {
+            RestartAction::Again => restart_syscall(context, number),
+            RestartAction::RestartSyscall => restart_syscall(context, SYS_RESTART_SYSCALL),
+            RestartAction::Eintr => {}
+        }
     }
     let mut state = thread.state.lock();
     if let Some(saved) = state.saved_mask.take() {
@@ -178,7 +215,42 @@ fn act_on_signals(thread: &Thread, context: &mut UserContext) {
     }
 }
 
-/// Make the thread execute its `syscall` instruction (2 bytes) again.
+/// Linux's `is_current_pgrp_orphaned`: no member of group `pgid` has a
+/// parent (other than init) in another group of the same session.
+fn is_pgrp_orphaned(pgid: u32) -> bool {
+    !all_processes().iter().filter(|p| p.pgid() == pgid && p.exit_status().is_none()).any(|p| {
+        p.parent().is_some_and(|parent| parent.pid() != 1 && parent.pgid() != pgid && parent.sid() == p.sid())
+    })
+}
+
+/// Fire the process's ITIMER_VIRTUAL / ITIMER_PROF if the thread's CPU
+/// time reached them (called on every entry to the kernel; one atomic
+/// load when none is armed).
+fn check_cpu_timers(process: &Process) {
+    let next = process.cpu_timer_next.load(Ordering::Relaxed);
+    if next == u64::MAX {
+        return;
+    }
+    let now = framework::task::current().cpu_time_ns();
+    if now < next {
+        return;
+    }
+    let (virt, prof) = {
+        let mut timers = process.itimers.lock();
+        let fired = (timers.virt.fire(now), timers.prof.fire(now));
+        process.cpu_timer_next.store(timers.next_cpu_expiry(), Ordering::Relaxed);
+        fired
+    };
+    if virt {
+        process.send_signal(SIGVTALRM);
+    }
+    if prof {
+        process.send_signal(SIGPROF);
+    }
+}
+
+/// Make the thread execute a `syscall` instruction (2 bytes) again, with
+/// `number` in rax.
 fn restart_syscall(context: &mut UserContext, number: u64) {
     let regs = context.regs_mut();
     regs.rip -= 2;
@@ -189,6 +261,7 @@ fn restart_syscall(context: &mut UserContext, number: u64) {
 /// parent (PID 1's status goes to whoever waits for it: the kernel).
 fn exit_process(process: &Arc<Process>) {
     let status = process.exit_reason().unwrap_or(ExitStatus::Exited(0));
+    super::real_timer::disarm(process);
     let files = process.fds.lock().clear();
     drop(files);
     // The task still holds the page tables (set_vm_space) until it ends.
@@ -198,6 +271,16 @@ fn exit_process(process: &Arc<Process>) {
     }
     // Orphans go to init.
     let children: Vec<Arc<Process>> = core::mem::take(&mut *process.children.lock()).into_values().collect();
+    // Groups this exit may orphan: those of children in another group of
+    // the same session, and the process's own if its parent linked it.
+    let mut linked_groups: Vec<u32> = children
+        .iter()
+        .filter(|c| process.pid() != 1 && c.pgid() != process.pgid() && c.sid() == process.sid())
+        .map(|c| c.pgid())
+        .collect();
+    if process.parent().is_some_and(|p| p.pgid() != process.pgid() && p.sid() == process.sid()) {
+        linked_groups.push(process.pgid());
+    }
     if !children.is_empty() {
         match find_process(1).filter(|init| init.pid() != process.pid()) {
             Some(init) => {
@@ -217,12 +300,10 @@ fn exit_process(process: &Arc<Process>) {
         }
     }
     process.set_zombie(status);
+    hang_up_orphaned_groups(linked_groups);
     match process.parent() {
         Some(parent) => {
-            let (code, value) = match status {
-                ExitStatus::Exited(code) => (signal_delivery::CLD_EXITED, i32::from(code)),
-                ExitStatus::Signaled { signal, .. } => (signal_delivery::CLD_KILLED, signal as i32),
-            };
+            let (code, value) = status.child_code();
             let uid = process.ids.lock().uid;
             parent.send_signal_info(SIGCHLD, signal_delivery::info_child(SIGCHLD, code, process.pid(), uid, value));
             // SIGCHLD set to SIG_IGN, or SA_NOCLDWAIT: no zombie, the
@@ -236,6 +317,22 @@ fn exit_process(process: &Arc<Process>) {
         }
         None if process.pid() != 1 => process.unregister(),
         None => {}
+    }
+}
+
+/// A process group that has just become orphaned and has a stopped
+/// member gets SIGHUP then SIGCONT, so that it does not stay stopped with
+/// no shell left to continue it (Linux's `kill_orphaned_pgrp`).
+fn hang_up_orphaned_groups(mut groups: Vec<u32>) {
+    groups.sort_unstable();
+    groups.dedup();
+    for pgid in groups {
+        let members: Vec<Arc<Process>> =
+            all_processes().into_iter().filter(|p| p.pgid() == pgid && p.exit_status().is_none()).collect();
+        if members.iter().any(|p| p.is_stopped()) && is_pgrp_orphaned(pgid) {
+            crate::syscall::kill_group(pgid, signal::SIGHUP);
+            crate::syscall::kill_group(pgid, signal::SIGCONT);
+        }
     }
 }
 

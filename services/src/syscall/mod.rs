@@ -3,9 +3,10 @@
 //! Owns: turning a `syscall` instruction into a call of one `sys_*`
 //! function (one file per family, Asterinas style) and its result into
 //! `rax` (`-errno` for an [`Error`]); logging unknown numbers once, by
-//! name. `ERESTART` is internal (Linux's ERESTARTSYS): a syscall a signal
-//! interrupted; the caller sees `EINTR` unless signal delivery restarts
-//! it. Every user pointer goes through [`crate::uaccess`], so a bad
+//! name. `ERESTARTSYS` (or `ERESTART`), `ERESTARTNOHAND` and
+//! `ERESTART_RESTARTBLOCK` are internal: a syscall a signal interrupted;
+//! the caller sees `EINTR` unless signal delivery restarts it
+//! (`process::signal_restart`). Every user pointer goes through [`crate::uaccess`], so a bad
 //! pointer is `EFAULT`, never a kernel fault.
 
 mod arch_prctl;
@@ -18,6 +19,7 @@ mod fd;
 mod futex;
 mod getrandom;
 mod ids;
+mod itimer;
 mod mman;
 mod mount;
 mod namespace;
@@ -44,6 +46,7 @@ use framework::user::UserContext;
 use crate::error::{Errno, Error, Result};
 use crate::fs::flags::AT_FDCWD;
 use crate::fs::{OpenFile, Path};
+use crate::process::signal_restart::RestartKind;
 use crate::process::{Process, Thread};
 use crate::syscall_numbers::{self as nr, name};
 
@@ -96,22 +99,24 @@ pub fn handle(thread: &Arc<Thread>, user: &mut UserContext) {
     let process = thread.process().clone();
     let mut ctx = SyscallContext { thread, process: &process, user };
     log::trace!("pid {}: {}({:#x}, {:#x}, {:#x}, ...)", process.pid(), name(number).unwrap_or("?"), args[0], args[1], args[2]);
-    thread.state.lock().restart_syscall = None;
+    thread.state.lock().restart = None;
     let result = dispatch(number, args, &mut ctx);
     log::trace!("pid {}: {} -> {:?}", process.pid(), name(number).unwrap_or("?"), result);
     match result {
         Ok(SyscallReturn::Return(value)) => ctx.user.set_syscall_return(value as u64),
         Ok(SyscallReturn::NoReturn) => {}
-        Err(error) if error.errno() == Errno::ERESTART => {
+        Err(error) => match RestartKind::from_errno(error.errno()) {
             // Interrupted by a signal: EINTR unless the signal code
-            // restarts it (SA_RESTART, or no handler ran).
-            thread.state.lock().restart_syscall = Some(number);
-            ctx.user.set_syscall_return(Error::new(Errno::EINTR).to_syscall_return() as u64);
-        }
-        Err(error) => {
-            log::debug!("pid {}: {}: {}", process.pid(), name(number).unwrap_or("?"), error);
-            ctx.user.set_syscall_return(error.to_syscall_return() as u64);
-        }
+            // restarts it (see process::signal_restart).
+            Some(kind) => {
+                thread.state.lock().restart = Some((number, kind));
+                ctx.user.set_syscall_return(Error::new(Errno::EINTR).to_syscall_return() as u64);
+            }
+            None => {
+                log::debug!("pid {}: {}: {}", process.pid(), name(number).unwrap_or("?"), error);
+                ctx.user.set_syscall_return(error.to_syscall_return() as u64);
+            }
+        },
     }
 }
 
@@ -166,7 +171,10 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_MADVISE => mman::sys_madvise(a[0], a[1], int(2), ctx),
         nr::SYS_DUP => fd::sys_dup(fd(0), ctx),
         nr::SYS_DUP2 => fd::sys_dup2(fd(0), fd(1), ctx),
-        nr::SYS_NANOSLEEP => time::sys_nanosleep(a[0], a[1]),
+        nr::SYS_NANOSLEEP => time::sys_nanosleep(a[0], a[1], ctx),
+        nr::SYS_GETITIMER => itimer::sys_getitimer(a[0] as i32, a[1], ctx),
+        nr::SYS_ALARM => itimer::sys_alarm(int(0), ctx),
+        nr::SYS_SETITIMER => itimer::sys_setitimer(a[0] as i32, a[1], a[2], ctx),
         nr::SYS_GETPID => ok(ctx.process.pid()),
         nr::SYS_SENDFILE => read_write::sys_sendfile(fd(0), fd(1), a[2], a[3], ctx),
         nr::SYS_CLONE => clone::sys_clone(a[0], a[1], a[2], a[3], a[4], ctx),
@@ -263,7 +271,9 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_FADVISE64 => ok(0),
         nr::SYS_CLOCK_GETTIME => time::sys_clock_gettime(a[0] as i32, a[1]),
         nr::SYS_CLOCK_GETRES => time::sys_clock_getres(a[0] as i32, a[1]),
-        nr::SYS_CLOCK_NANOSLEEP => time::sys_clock_nanosleep(a[0] as i32, int(1), a[2], a[3]),
+        nr::SYS_CLOCK_NANOSLEEP => time::sys_clock_nanosleep(a[0] as i32, int(1), a[2], a[3], ctx),
+        nr::SYS_RESTART_SYSCALL => time::sys_restart_syscall(ctx),
+        nr::SYS_WAITID => wait::sys_waitid(int(0), a[1] as i32, a[2], int(3), a[4], ctx),
         nr::SYS_EXIT_GROUP => exit::sys_exit_group(a[0], ctx),
         nr::SYS_TGKILL => signal::sys_tgkill(a[0] as i32, a[1] as i32, int(2), ctx),
         nr::SYS_OPENAT => open::sys_openat(fd(0), a[1], int(2), int(3), ctx),

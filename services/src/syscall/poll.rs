@@ -61,7 +61,8 @@ fn wait_ready(watches: &mut [Watch], deadline: Option<u64>, ctx: &SyscallContext
             return Ok(ready);
         }
         if ctx.thread.has_pending_work() {
-            return_errno_with_message!(EINTR, "wait interrupted by a signal");
+            // EINTR after a handler; restarted after a stop (Linux).
+            return_errno_with_message!(ERESTARTNOHAND, "wait interrupted by a signal");
         }
         crate::sync::sleep(POLL_INTERVAL);
     }
@@ -101,7 +102,7 @@ fn set_user_sigmask(mask: u64, size: u64, ctx: &SyscallContext) -> Result<()> {
 /// under the wait's mask and the frame restores the old one), the old
 /// mask comes back now.
 fn restore_sigmask(result: &Result<usize>, mask_was_set: bool, ctx: &SyscallContext) {
-    let interrupted = matches!(result, Err(e) if e.errno() == Errno::EINTR);
+    let interrupted = matches!(result, Err(e) if matches!(e.errno(), Errno::EINTR | Errno::ERESTARTNOHAND));
     if mask_was_set && !interrupted {
         let mut state = ctx.thread.state.lock();
         if let Some(saved) = state.saved_mask.take() {

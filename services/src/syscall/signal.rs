@@ -106,8 +106,8 @@ pub fn sys_rt_sigreturn(ctx: &mut SyscallContext) -> SyscallResult {
 }
 
 /// `rt_sigsuspend(mask)`: wait for a signal with `mask` in force; the old
-/// mask comes back after the handler (or at once if none runs). Always
-/// `EINTR`.
+/// mask comes back after the handler (or at once if none runs). EINTR
+/// when a handler runs; after a stop and SIGCONT it waits again.
 pub fn sys_rt_sigsuspend(mask: u64, sigsetsize: u64, ctx: &mut SyscallContext) -> SyscallResult {
     if sigsetsize != SIGSET_SIZE {
         return_errno_with_message!(EINVAL, "rt_sigsuspend: sigsetsize is not 8");
@@ -121,16 +121,17 @@ pub fn sys_rt_sigsuspend(mask: u64, sigsetsize: u64, ctx: &mut SyscallContext) -
     pause(ctx)
 }
 
-/// `pause()`: wait for a signal. Always `EINTR`.
+/// `pause()`: wait for a signal. EINTR when a handler runs; after a stop
+/// and SIGCONT it waits again.
 pub fn sys_pause(ctx: &mut SyscallContext) -> SyscallResult {
     pause(ctx)
 }
 
 fn pause(ctx: &SyscallContext) -> SyscallResult {
-    // Never restarted (Linux's ERESTARTNOHAND with a handler to run).
+    // Linux's ERESTARTNOHAND: never restarted after a handler.
     let queue = Arc::new(framework::sync::WaitQueue::new());
     let _ = ctx.thread.wait_interruptible::<()>(&queue, || None);
-    return_errno_with_message!(EINTR, "woken by a signal")
+    return_errno_with_message!(ERESTARTNOHAND, "woken by a signal")
 }
 
 /// Send `sig` to every process of group `pgid` (the tty's ^C uses it).

@@ -5,7 +5,8 @@ use core::time::Duration;
 
 use framework::arch::{rtc, tsc};
 
-use super::{ok, SyscallResult};
+use super::{ok, SyscallContext, SyscallResult};
+use crate::process::signal_restart::RestartBlock;
 use crate::error::Result;
 use crate::return_errno_with_message;
 use crate::uaccess;
@@ -94,38 +95,75 @@ pub fn sys_time(tloc: u64) -> SyscallResult {
     ok(seconds)
 }
 
-/// Sleep `ns` nanoseconds, in slices so that a signal ends the sleep
-/// (`EINTR`, with the time left written to `rem` when non-NULL).
-fn sleep_interruptible(ns: u64, rem: u64) -> SyscallResult {
-    const SLICE_NS: u64 = 10_000_000;
-    let deadline = tsc::monotonic_ns().saturating_add(ns);
-    let thread = crate::process::current_thread();
+/// How often a sleeper looks for a signal (the framework's timed sleep
+/// cannot be woken early).
+const SLICE_NS: u64 = 10_000_000;
+
+/// Sleep until the monotonic clock reaches `deadline`, in slices so that
+/// a signal ends the sleep: the time left then goes to `rem` (when
+/// non-zero) and the sleep is saved for `restart_syscall`
+/// (`ERESTART_RESTARTBLOCK`: EINTR if a handler runs, the rest of the
+/// sleep if the signal only stopped and continued the process).
+fn sleep_until_deadline(deadline: u64, rem: u64, ctx: &SyscallContext) -> SyscallResult {
     loop {
         let now = tsc::monotonic_ns();
         if now >= deadline {
             return ok(0);
         }
-        if thread.as_ref().is_some_and(|t| t.has_pending_work()) {
+        if ctx.thread.has_pending_work() {
             if rem != 0 {
                 uaccess::write_bytes(rem, &timespec_bytes(deadline - now))?;
             }
-            return_errno_with_message!(EINTR, "sleep interrupted by a signal");
+            ctx.thread.state.lock().restart_block = Some(RestartBlock::Sleep { deadline_ns: deadline, rem });
+            return_errno_with_message!(ERESTART_RESTARTBLOCK, "sleep interrupted by a signal");
         }
         crate::sync::sleep(Duration::from_nanos((deadline - now).min(SLICE_NS)));
     }
 }
 
-pub fn sys_nanosleep(req: u64, rem: u64) -> SyscallResult {
-    let ns = read_timespec(req)?;
-    sleep_interruptible(ns, rem)
+/// Sleep until `clock` reads `target` (TIMER_ABSTIME). A signal ends it
+/// with `ERESTARTNOHAND`: the restart just sleeps to the same time.
+fn sleep_until_clock(clock: i32, target: u64, ctx: &SyscallContext) -> SyscallResult {
+    loop {
+        let now = clock_ns(clock)?;
+        if now >= target {
+            return ok(0);
+        }
+        if ctx.thread.has_pending_work() {
+            return_errno_with_message!(ERESTARTNOHAND, "sleep interrupted by a signal");
+        }
+        crate::sync::sleep(Duration::from_nanos((target - now).min(SLICE_NS)));
+    }
 }
 
-pub fn sys_clock_nanosleep(clock: i32, flags: u32, req: u64, rem: u64) -> SyscallResult {
+pub fn sys_nanosleep(req: u64, rem: u64, ctx: &mut SyscallContext) -> SyscallResult {
+    let ns = read_timespec(req)?;
+    sleep_until_deadline(tsc::monotonic_ns().saturating_add(ns), rem, ctx)
+}
+
+pub fn sys_clock_nanosleep(clock: i32, flags: u32, req: u64, rem: u64, ctx: &mut SyscallContext) -> SyscallResult {
     if matches!(clock, CLOCK_THREAD_CPUTIME_ID) {
         return_errno_with_message!(EINVAL, "clock_nanosleep on the thread CPU clock");
     }
-    let now = clock_ns(clock)?;
+    clock_ns(clock)?;
     let ns = read_timespec(req)?;
-    let (delay, rem) = if flags & TIMER_ABSTIME != 0 { (ns.saturating_sub(now), 0) } else { (ns, rem) };
-    sleep_interruptible(delay, rem)
+    if flags & TIMER_ABSTIME != 0 {
+        sleep_until_clock(clock, ns, ctx)
+    } else {
+        sleep_until_deadline(tsc::monotonic_ns().saturating_add(ns), rem, ctx)
+    }
+}
+
+/// `restart_syscall`: continue what a syscall interrupted with
+/// `ERESTART_RESTARTBLOCK` saved; EINTR if nothing was saved (Linux's
+/// `do_no_restart_syscall`).
+pub fn sys_restart_syscall(ctx: &mut SyscallContext) -> SyscallResult {
+    let block = ctx.thread.state.lock().restart_block.take();
+    match block {
+        Some(RestartBlock::Sleep { deadline_ns, rem }) => sleep_until_deadline(deadline_ns, rem, ctx),
+        Some(RestartBlock::FutexWait { uaddr, val, deadline_ns }) => {
+            super::futex::wait_on_value(uaddr, val, Some(deadline_ns), ctx)
+        }
+        None => return_errno_with_message!(EINTR, "restart_syscall with nothing to restart"),
+    }
 }

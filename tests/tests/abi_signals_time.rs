@@ -1,0 +1,121 @@
+//! Linux ABI, signals and time: interval timers (`alarm`, `setitimer`,
+//! `getitimer`), interrupted system calls (EINTR and Linux's restart
+//! rules), and job-control stops with their `wait4`/`waitid` reports.
+//! Static C programs (tests/programs/{itimers,eintr_restart,job_control}.c,
+//! built with musl-gcc and glibc's gcc -static) run as PID 1 and assert
+//! Linux's results and errno values themselves: each prints `ok NAME` or
+//! `FAIL NAME` and exits with its failure count. Each runs on one CPU and
+//! at least once on two.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use umbra_tests::{umbra_run, workspace_root, Output};
+
+/// `tests/programs/NAME.c` built with `compiler -static` into
+/// target/umbra-test-programs/OUTPUT, unless that is newer than the source.
+fn build_program(name: &str, compiler: &str, output: &str) -> PathBuf {
+    static BUILD_LOCK: Mutex<()> = Mutex::new(());
+    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let source = workspace_root().join("tests/programs").join(format!("{name}.c"));
+    let out_dir = workspace_root().join("target/umbra-test-programs");
+    std::fs::create_dir_all(&out_dir).expect("creating target/umbra-test-programs");
+    let binary = out_dir.join(output);
+    let fresh = |b: &Path| {
+        let (Ok(bin), Ok(src)) = (std::fs::metadata(b), std::fs::metadata(&source)) else { return false };
+        bin.modified().ok() >= src.modified().ok()
+    };
+    if !fresh(&binary) {
+        let status = Command::new(compiler)
+            .args(["-static", "-O2", "-Wall", "-o"])
+            .arg(&binary)
+            .arg(&source)
+            .status()
+            .unwrap_or_else(|e| panic!("running {compiler} (scripts/setup.sh installs musl-tools and gcc): {e}"));
+        assert!(status.success(), "{compiler} failed for {}", source.display());
+    }
+    binary
+}
+
+#[derive(Clone, Copy)]
+enum Libc {
+    Musl,
+    Glibc,
+}
+
+/// Run the program `name` built against `libc` as PID 1 on `smp` CPUs
+/// and check that every assertion in it held.
+fn run_checks(name: &str, libc: Libc, smp: u32) -> Output {
+    let binary = match libc {
+        Libc::Musl => build_program(name, "musl-gcc", name),
+        Libc::Glibc => build_program(name, "gcc", &format!("{name}-glibc")),
+    };
+    let guest = format!("/bin/{name}");
+    let out = umbra_run()
+        .opts(["--smp".to_string(), smp.to_string(), "--add".to_string(), format!("{}:{guest}", binary.display())])
+        .guest(&[&guest]);
+    assert!(!out.stdout.contains("FAIL "), "{out:?}");
+    out.assert_stdout_line(&format!("{name}: 0 failures")).assert_code(0);
+    out
+}
+
+#[test]
+fn itimers_musl() {
+    let out = run_checks("itimers", Libc::Musl, 1);
+    // The run reached the timers that need the process to compute or block.
+    out.assert_stdout_line("ok sigalrm_interrupts_pipe_read")
+        .assert_stdout_line("ok itimer_virtual_fires")
+        .assert_stdout_line("ok itimer_prof_fires");
+}
+
+#[test]
+fn itimers_glibc_smp2() {
+    run_checks("itimers", Libc::Glibc, 2);
+}
+
+#[test]
+fn eintr_and_restart_musl() {
+    let out = run_checks("eintr_restart", Libc::Musl, 1);
+    out.assert_stdout_line("ok read_pipe_sa_restart_restarts")
+        .assert_stdout_line("ok nanosleep_eintr_with_sa_restart")
+        .assert_stdout_line("ok nanosleep_restarts_after_stop");
+}
+
+#[test]
+fn eintr_and_restart_glibc_smp2() {
+    run_checks("eintr_restart", Libc::Glibc, 2);
+}
+
+#[test]
+fn job_control_musl() {
+    let out = run_checks("job_control", Libc::Musl, 1);
+    out.assert_stdout_line("ok wait4_stop_status_word")
+        .assert_stdout_line("ok waitid_wcontinued")
+        .assert_stdout_line("ok orphaned_stopped_group_gets_sighup");
+}
+
+#[test]
+fn job_control_musl_smp2() {
+    run_checks("job_control", Libc::Musl, 2);
+}
+
+#[test]
+fn job_control_glibc() {
+    run_checks("job_control", Libc::Glibc, 1);
+}
+
+#[test]
+fn busybox_timeout_and_stop_continue() {
+    const BUSYBOX: &str = "/bin/busybox";
+    assert!(Path::new(BUSYBOX).is_file(), "{BUSYBOX} missing (scripts/setup.sh installs busybox-static)");
+    let script = "busybox timeout 1 busybox sleep 10; echo timeout=$?; \
+                  busybox sleep 5 & p=$!; busybox kill -STOP $p; busybox kill -CONT $p; busybox kill $p; \
+                  wait $p; echo killed=$?";
+    umbra_run()
+        .opts(["--add".to_string(), format!("{BUSYBOX}:/bin/busybox")])
+        .guest(&[BUSYBOX, "sh", "-c", script])
+        .assert_code(0)
+        .assert_stdout_line("timeout=143")
+        .assert_stdout_line("killed=143");
+}
