@@ -125,6 +125,7 @@ pub fn open_path(target: Path, flags: u32, created: bool, creds: &Credentials) -
         InodeType::BlockDevice => return_errno_with_message!(ENXIO, "block devices are not supported"),
         InodeType::Fifo => return_errno_with_message!(ENXIO, "FIFOs cannot be opened yet"),
         InodeType::Socket => return_errno_with_message!(ENXIO, "open of a socket"),
+        InodeType::File => target.inode().open_file(flags)?,
         _ => None,
     };
     if flags & O_TRUNC != 0 && kind == InodeType::File && !created {
