@@ -50,3 +50,6 @@ pub fn register(backend: alloc::boxed::Box<dyn backend::TdxBackend>, user: &'sta
     crate::tsm::register_provider(Arc::new(tsm::TdxTsm::new(guest.clone())))?;
     Ok(guest)
 }
+
+#[cfg(test)]
+mod tests;

@@ -276,3 +276,72 @@ pub fn register_configfs() {
     tsm.add_default_group(b"report", ConfigDir::new_group(Arc::new(ReportGroup)));
     configfs::register_subsystem(b"tsm", tsm);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::sync::atomic::AtomicU32;
+    use services::error::Errno;
+
+    struct Counting(AtomicU32);
+
+    impl TsmProvider for Counting {
+        fn name(&self) -> &'static str {
+            "fake_guest"
+        }
+        fn privlevel_floor(&self) -> u32 {
+            1
+        }
+        fn visible(&self, attr: TsmAttr) -> bool {
+            attr != TsmAttr::Manifestblob
+        }
+        fn report_new(&self, desc: &ReportDesc) -> Result<ReportBlobs> {
+            let n = self.0.fetch_add(1, Ordering::AcqRel) as u8;
+            let mut outblob = desc.inblob.clone();
+            outblob.push(n);
+            Ok(ReportBlobs { outblob, auxblob: alloc::vec![0xaa], manifestblob: Vec::new() })
+        }
+    }
+
+    fn id(attr: TsmAttr) -> usize {
+        ATTRS.iter().position(|(a, ..)| *a == attr).unwrap()
+    }
+
+    fn errno<T>(result: Result<T>) -> Errno {
+        result.err().expect("an error").errno()
+    }
+
+    /// One test: the provider slot is global.
+    #[test]
+    fn generation_caching_and_provider_rules() {
+        assert_eq!(errno(ReportGroup.make_item(b"r")), Errno::ENXIO);
+        register_provider(Arc::new(Counting(AtomicU32::new(0)))).unwrap();
+        assert_eq!(errno(register_provider(Arc::new(Counting(AtomicU32::new(0))))), Errno::EBUSY);
+        let (item, attrs) = ReportGroup.make_item(b"r").unwrap();
+        let names: Vec<&str> = attrs.iter().map(|a| a.name).collect();
+        assert!(names.contains(&"privlevel") && !names.contains(&"manifestblob"), "{names:?}");
+        assert_eq!(item.show(id(TsmAttr::Generation)).unwrap(), b"0\n");
+        assert_eq!(item.show(id(TsmAttr::Provider)).unwrap(), b"fake_guest\n");
+        assert_eq!(item.show(id(TsmAttr::PrivlevelFloor)).unwrap(), b"1\n");
+        assert_eq!(errno(item.read_blob(id(TsmAttr::Outblob))), Errno::EINVAL);
+        item.write_blob(id(TsmAttr::Inblob), b"nonce").unwrap();
+        assert_eq!(item.show(id(TsmAttr::Generation)).unwrap(), b"1\n");
+        assert_eq!(item.read_blob(id(TsmAttr::Outblob)).unwrap(), b"nonce\0");
+        assert_eq!(item.read_blob(id(TsmAttr::Auxblob)).unwrap(), [0xaa]);
+        assert_eq!(item.read_blob(id(TsmAttr::Outblob)).unwrap(), b"nonce\0", "cached");
+        assert_eq!(errno(item.store(id(TsmAttr::Privlevel), b"0")), Errno::EINVAL, "below the floor");
+        assert_eq!(errno(item.store(id(TsmAttr::Privlevel), b"4")), Errno::EINVAL);
+        assert_eq!(errno(item.store(id(TsmAttr::Privlevel), b"two")), Errno::EINVAL);
+        assert_eq!(item.show(id(TsmAttr::Generation)).unwrap(), b"1\n", "failed stores do not count");
+        assert_eq!(item.store(id(TsmAttr::Privlevel), b"2\n").unwrap(), 2);
+        assert_eq!(item.show(id(TsmAttr::Generation)).unwrap(), b"2\n");
+        assert_eq!(item.read_blob(id(TsmAttr::Outblob)).unwrap(), b"nonce\x01", "regenerated after a write");
+        item.store(id(TsmAttr::ServiceProvider), b"svsm\n").unwrap();
+        assert_eq!(errno(item.store(id(TsmAttr::ServiceGuid), b"nope")), Errno::EINVAL);
+        assert_eq!(item.show(id(TsmAttr::Generation)).unwrap(), b"4\n", "a bad GUID still advances, as Linux does");
+        unregister_provider();
+        assert_eq!(errno(item.show(id(TsmAttr::Provider))), Errno::ENXIO);
+        assert_eq!(errno(item.read_blob(id(TsmAttr::Outblob))), Errno::ENXIO);
+        ReportGroup.drop_item(&item);
+    }
+}
