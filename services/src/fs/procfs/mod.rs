@@ -78,7 +78,9 @@ fn source() -> Result<Arc<dyn ProcSource>> {
 
 /// Subtrees drivers hang into the fixed sysfs directories (e.g. the TDX
 /// guest driver's `devices/virtual`): parent, name, the subtree's root.
-static SYSFS_ATTACHED: RwLock<Vec<(StaticDir, &'static str, Arc<dyn Inode>)>> = RwLock::new(Vec::new());
+static SYSFS_ATTACHED: RwLock<Vec<Attached>> = RwLock::new(Vec::new());
+
+type Attached = (StaticDir, &'static str, Arc<dyn Inode>);
 
 /// Show `inode` (a directory of the caller's making) as `name` in the
 /// fixed sysfs directory `parent`, in every sysfs instance (replaces an
