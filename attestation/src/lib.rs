@@ -9,6 +9,7 @@
 //! | [`sysfs`] | the sysfs node kinds the drivers hang into `/sys` |
 //! | [`user`] | user-memory copies for ioctls |
 //! | `node` | inode numbers and metadata of pseudo files |
+//! | `sync` | the sleeping lock report generation holds |
 //!
 //! [`init`] runs once at boot, before the boot tree mounts `/dev` and
 //! `/sys`: configfs and `tsm/report` always exist (as on Linux with
@@ -28,6 +29,7 @@ extern crate std;
 
 pub mod configfs;
 mod node;
+mod sync;
 pub mod sysfs;
 pub mod tdx;
 pub mod tsm;

@@ -12,9 +12,9 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 
 use services::error::Result;
-use spin::Mutex;
 use tee::tdx::report::layout;
 
+use crate::sync::SleepMutex;
 use super::backend::{TdxBackend, DIGEST_LEN, REPORTDATA_LEN, RTMR_COUNT, TDREPORT_LEN};
 
 /// A measurement register the driver exposes (Linux `tdx_mrs[]`).
@@ -74,13 +74,14 @@ struct Buffer {
 /// The TDX guest driver's state.
 pub struct TdxGuest {
     backend: Box<dyn TdxBackend>,
-    buffer: Mutex<Buffer>,
+    /// Held across the TDCALLs (Linux `mr_lock`).
+    buffer: SleepMutex<Buffer>,
 }
 
 impl TdxGuest {
     /// `tdx_mr_init`: one report to fill the buffer; no driver without it.
     pub fn new(backend: Box<dyn TdxBackend>) -> Result<Arc<TdxGuest>> {
-        let guest = TdxGuest { backend, buffer: Mutex::new(Buffer { report: Box::new([0; TDREPORT_LEN]), in_sync: false }) };
+        let guest = TdxGuest { backend, buffer: SleepMutex::new(Buffer { report: Box::new([0; TDREPORT_LEN]), in_sync: false }) };
         guest.refresh()?;
         Ok(Arc::new(guest))
     }

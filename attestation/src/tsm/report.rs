@@ -18,9 +18,10 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use services::error::Result;
 use services::return_errno_with_message;
-use spin::{Mutex, RwLock};
+use spin::RwLock;
 
 use super::parse::{guid_parse, kstrtouint};
+use crate::sync::SleepMutex;
 use crate::configfs::{self, AttrDesc, AttrKind, ConfigDir, ConfigItem, GroupOps};
 
 /// `TSM_REPORT_INBLOB_MAX`.
@@ -140,7 +141,8 @@ impl State {
 
 /// One `tsm/report/<name>` item.
 pub struct Report {
-    state: Mutex<State>,
+    /// Held while the provider makes a report (which may wait on the host).
+    state: SleepMutex<State>,
 }
 
 fn attr_of(id: usize) -> Option<TsmAttr> {
@@ -262,7 +264,7 @@ impl GroupOps for ReportGroup {
             .map(|(id, &(_, name, perm, kind))| AttrDesc { name, perm, kind, id })
             .collect();
         ITEMS.fetch_add(1, Ordering::AcqRel);
-        Ok((Arc::new(Report { state: Mutex::new(State::default()) }), attrs))
+        Ok((Arc::new(Report { state: SleepMutex::new(State::default()) }), attrs))
     }
 
     fn drop_item(&self, _item: &Arc<dyn ConfigItem>) {
