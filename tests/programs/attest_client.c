@@ -170,8 +170,8 @@ static long read_file(const char *path, void *buf, size_t cap) {
 
 /* Write `len` bytes to `path` in one write; the write's result, or -1
  * with errno (a configfs binary attribute commits on the close). */
-static long write_file(const char *path, const void *data, size_t len) {
-    int fd = open(path, O_WRONLY);
+static long write_file_flags(const char *path, int flags, const void *data, size_t len) {
+    int fd = open(path, flags, 0644);
     if (fd < 0)
         return -1;
     long n = write(fd, data, len);
@@ -179,6 +179,10 @@ static long write_file(const char *path, const void *data, size_t len) {
     close(fd);
     errno = e;
     return n;
+}
+
+static long write_file(const char *path, const void *data, size_t len) {
+    return write_file_flags(path, O_WRONLY, data, len);
 }
 
 static long read_generation(const char *entry) {
@@ -349,7 +353,9 @@ static void tdx_configfs(void) {
         data[i] = (uint8_t)(0x40 + i);
     check_errno(write_file(inblob, data, 65), EFBIG, "a 65-byte inblob write");
     check(read_generation(entry) == 1, "the refused write still commits (empty) on close: generation 1");
-    check(write_file(inblob, data, 32) == 32 && read_generation(entry) == 2, "a 32-byte inblob: generation 2");
+    /* As std::fs::write and shell redirections open: O_CREAT|O_TRUNC. */
+    check(write_file_flags(inblob, O_WRONLY | O_CREAT | O_TRUNC, data, 32) == 32 && read_generation(entry) == 2,
+          "a 32-byte inblob (O_CREAT|O_TRUNC): generation 2");
     check_errno(read_file(outblob, blob, sizeof blob), EINVAL, "outblob of a 32-byte inblob (TDX needs 64)");
 
     /* 64 bytes in two writes of one open: committed once, on close. */
