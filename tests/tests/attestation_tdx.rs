@@ -133,13 +133,13 @@ fn busybox_shell_drives_configfs_tsm_and_the_measurement_files() {
     // What a script does on Linux: redirections open with O_CREAT|O_TRUNC,
     // the binary attribute commits when the shell closes it.
     let script = "mount -t configfs none /sys/kernel/config && \
-        cd /sys/kernel/config/tsm/report && mkdir job && ls job && \
+        cd /sys/kernel/config/tsm/report && mkdir job && ls -1 job && \
         cat job/provider job/generation && \
         head -c 64 /dev/zero > job/inblob && cat job/generation && \
         rmdir job && ls && echo removed && \
         cd /sys/devices/virtual/misc/tdx_guest/measurements && \
-        head -c 48 /dev/zero > rtmr2:sha384 && wc -c < rtmr2:sha384 && \
-        head -c 47 /dev/zero > rtmr2:sha384; echo \"short write: $?\"";
+        dd if=/dev/zero of=rtmr2:sha384 bs=48 count=1 2>/dev/null && wc -c < rtmr2:sha384 && \
+        dd if=/dev/zero of=rtmr2:sha384 bs=47 count=1 2>/dev/null; echo \"short write: $?\"";
     let out = umbra_run_with_kernel(&emulation_image())
         .accel("tcg")
         .timeout(300)
@@ -147,7 +147,7 @@ fn busybox_shell_drives_configfs_tsm_and_the_measurement_files() {
         .guest(&["sh", "-c", script]);
     out.assert_code(0);
     let lines = out.stdout_lines();
-    let start = lines.iter().position(|l| *l == "generation").expect("ls of the report entry");
+    let start = lines.iter().position(|l| *l == "generation").unwrap_or_else(|| panic!("no ls of the report entry: {out:?}"));
     assert_eq!(
         &lines[start..start + 10],
         &["generation", "inblob", "outblob", "provider", "tdx_guest", "0", "1", "removed", "48", "short write: 1"],
