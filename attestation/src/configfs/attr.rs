@@ -21,10 +21,10 @@ use services::fs::flags::{O_ACCMODE, O_RDONLY, O_WRONLY};
 use services::fs::inode::Inode;
 use services::fs::types::{InodeType, Metadata, SetAttr};
 use services::return_errno_with_message;
-use spin::Mutex;
 
 use super::{dev, ConfigItem};
 use crate::node::{metadata, next_ino};
+use crate::sync::SleepMutex;
 
 /// configfs' `SIMPLE_ATTR_SIZE`: a text attribute is at most one page,
 /// and one write stores at most this minus one bytes.
@@ -110,7 +110,7 @@ impl Inode for ConfigAttr {
             desc: self.desc,
             item: self.item.clone(),
             dead: self.dead.clone(),
-            state: Mutex::new(OpenState { needs_fill: true, ..OpenState::default() }),
+            state: SleepMutex::new(OpenState { needs_fill: true, ..OpenState::default() }),
         };
         Ok(Some(Arc::new(open)))
     }
@@ -135,7 +135,9 @@ struct AttrOpen {
     desc: AttrDesc,
     item: Arc<dyn ConfigItem>,
     dead: Arc<AtomicBool>,
-    state: Mutex<OpenState>,
+    /// Held across the item's methods (Linux `buffer->mutex`): making a
+    /// report may wait on the host.
+    state: SleepMutex<OpenState>,
 }
 
 impl AttrOpen {
@@ -231,7 +233,7 @@ impl Device for AttrOpen {
 impl Drop for AttrOpen {
     /// `configfs_release_bin_file`: commit what this open wrote.
     fn drop(&mut self) {
-        let state = self.state.get_mut();
+        let state = self.state.lock();
         if matches!(self.desc.kind, AttrKind::Bin { .. }) && state.writing && !self.dead.load(Ordering::Acquire) {
             let _ = self.item.write_blob(self.desc.id, &state.buffer);
         }
