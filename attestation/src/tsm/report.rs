@@ -313,6 +313,17 @@ mod tests {
         result.err().expect("an error").errno()
     }
 
+    #[test]
+    fn a_writer_that_laps_the_last_read_gets_ebusy() {
+        let mut state = State { write_generation: u64::MAX - 1, read_generation: u64::MAX, ..State::default() };
+        assert_eq!(errno(state.advance()), Errno::EBUSY);
+        state.read_generation = 0;
+        state.advance().unwrap();
+        assert_eq!(state.write_generation, u64::MAX);
+        state.advance().unwrap();
+        assert_eq!(state.write_generation, 0, "wraps like an unsigned long");
+    }
+
     /// One test: the provider slot is global.
     #[test]
     fn generation_caching_and_provider_rules() {
