@@ -317,7 +317,7 @@ mod tests {
     fn a_writer_that_laps_the_last_read_gets_ebusy() {
         let mut state = State { write_generation: u64::MAX - 1, read_generation: u64::MAX, ..State::default() };
         assert_eq!(errno(state.advance()), Errno::EBUSY);
-        state.read_generation = 0;
+        state.read_generation = 10;
         state.advance().unwrap();
         assert_eq!(state.write_generation, u64::MAX);
         state.advance().unwrap();
