@@ -1,10 +1,50 @@
-//! Umbra's attestation layer: the kernel side of Linux's attestation ABI
-//! (`/dev/tdx_guest`, `/dev/sev-guest`, configfs-tsm reports, measurement
-//! registers, the CCEL event log), in safe Rust on top of `tee`.
+//! Umbra's attestation layer: the kernel side of Linux's attestation ABI,
+//! in safe Rust on top of `tee` and the VFS of `services`.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`tdx`] | the TDX guest driver: `/dev/tdx_guest`, the measurement registers in sysfs, the `tdx_guest` tsm provider |
+//! | [`tsm`] | configfs-tsm reports (`/sys/kernel/config/tsm/report/`) |
+//! | [`configfs`] | configfs itself (`mount -t configfs`) |
+//! | [`sysfs`] | the sysfs node kinds the drivers hang into `/sys` |
+//! | [`user`] | user-memory copies for ioctls |
+//! | `node` | inode numbers and metadata of pseudo files |
+//! | `sync` | the sleeping lock report generation holds |
+//!
+//! [`init`] runs once at boot, before the boot tree mounts `/dev` and
+//! `/sys`: configfs and `tsm/report` always exist (as on Linux with
+//! `CONFIG_TSM_REPORTS`), the TDX driver only in a TD.
 //!
 //! Must never: use `unsafe` (forbidden below); hand user space a report
 //! built from unchecked host data.
 //!
-//! Nothing is implemented yet: the attestation issue builds it.
+//! Not yet: `/dev/sev-guest`, quotes (GetQuote, see [`tdx::quote`]), the
+//! CCEL event log, the host-side verifier.
 #![no_std]
 #![forbid(unsafe_code)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod configfs;
+mod node;
+mod sync;
+pub mod sysfs;
+pub mod tdx;
+pub mod tsm;
+pub mod user;
+
+/// Register configfs, `tsm/report`, and on TDX the TDX guest driver.
+#[cfg(target_os = "none")]
+pub fn init() {
+    configfs::register_filesystem();
+    tsm::report::register_configfs();
+    if tee::detect() == tee::PlatformKind::Tdx {
+        static USER: user::CurrentProcess = user::CurrentProcess;
+        match tdx::register(alloc::boxed::Box::new(tdx::backend::TeeTdx), &USER) {
+            Ok(_) => log::info!("attestation: /dev/tdx_guest, measurements and the tdx_guest tsm provider registered"),
+            Err(error) => log::error!("attestation: TDX guest driver not registered: {}", error),
+        }
+    }
+}

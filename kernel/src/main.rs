@@ -41,6 +41,8 @@ fn kernel_main(context: &KernelContext) -> u8 {
     entropy::seed_generator();
     services::fs::devfs::set_entropy_source(services::random::fill);
     services::process::procfs_source::install();
+    // Before the boot tree: the drivers' /dev nodes and sysfs entries.
+    attestation::init();
     let root = match services::fs::setup::boot_tree(initramfs.bytes()) {
         Ok((root, report)) => {
             log::debug!("rootfs: {:?}", report);

@@ -5,12 +5,13 @@
 //! Owns: the drivers of 1:3 null, 1:5 zero, 1:7 full, 1:8 random and
 //! 1:9 urandom, the entropy source they read ([`set_entropy_source`], set
 //! by the kernel; tests inject one), and the node list with Linux's
-//! numbers and modes. `/dev/tty` (5:0), `/dev/console` (5:1) and
+//! numbers and modes, plus the nodes drivers register ([`register_node`]). `/dev/tty` (5:0), `/dev/console` (5:1) and
 //! `/dev/ttyS0` (4:64) are nodes only: opening them gives `ENXIO` until
 //! the tty driver calls [`super::device::register_char_device`] for their
 //! numbers.
 
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use super::device::{register_char_device, Device};
 use super::inode::{Inode, NewInode};
@@ -133,6 +134,19 @@ pub const NODES: [(&str, DeviceId, u32, u32); 8] = [
     ("ttyS0", TTY_S0, 0o660, GID_DIALOUT),
 ];
 
+/// Nodes drivers add at boot (misc devices such as `/dev/tdx_guest`):
+/// name, number, permission bits, group; see [`register_node`].
+static DRIVER_NODES: RwLock<Vec<(&'static str, DeviceId, u32, u32)>> = RwLock::new(Vec::new());
+
+/// Give every devfs created from now on a node `name` for `id` (what
+/// devtmpfs does when a driver registers a device). Drivers call it at
+/// boot, before the boot tree mounts `/dev`.
+pub fn register_node(name: &'static str, id: DeviceId, perm: u32, gid: u32) {
+    let mut nodes = DRIVER_NODES.write();
+    nodes.retain(|(existing, ..)| *existing != name);
+    nodes.push((name, id, perm, gid));
+}
+
 /// Symlinks of a fresh `/dev` (they resolve once procfs exists).
 pub const LINKS: [(&str, &str); 4] =
     [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")];
@@ -144,7 +158,8 @@ pub fn new_devfs() -> Result<Arc<RamFs>> {
     register_memory_devices();
     let fs = RamFs::build("devtmpfs", TMPFS_MAGIC, None, 0o755);
     let root = fs.root_inode();
-    for (name, rdev, perm, gid) in NODES {
+    let driver_nodes = DRIVER_NODES.read().clone();
+    for (name, rdev, perm, gid) in NODES.into_iter().chain(driver_nodes) {
         root.create(name.as_bytes(), InodeType::CharDevice, NewInode { perm, uid: 0, gid, rdev })?;
     }
     for (name, target) in LINKS {

@@ -4,9 +4,13 @@
 //! does), "devtmpfs", "proc" and "sysfs" (options ignored). Unknown types give `ENODEV`; unknown or bad
 //! tmpfs options `EINVAL` (percentages of RAM are not supported yet).
 //!
+//! Types other crates register ([`register_filesystem_type`], e.g.
+//! "configfs") are looked up after the built-in ones.
+//!
 //! Owns: the name -> constructor table and option parsing.
 
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use super::devfs::new_devfs;
 use super::inode::FileSystem;
@@ -15,6 +19,7 @@ use super::ramfs::data::PAGE_SIZE;
 use super::ramfs::{RamFs, RAMFS_MAGIC, TMPFS_MAGIC};
 use crate::error::Result;
 use crate::return_errno_with_message;
+use crate::sync::RwLock;
 
 fn parse_size(value: &[u8]) -> Option<u64> {
     let (digits, multiplier) = match value.last()? {
@@ -36,6 +41,27 @@ fn parse_number(digits: &[u8], radix: u32) -> Option<u64> {
     })
 }
 
+/// Builds a filesystem of a type a driver registered, from the mount
+/// options.
+pub type FsConstructor = fn(options: &[u8]) -> Result<Arc<dyn FileSystem>>;
+
+/// Filesystem types registered by other crates (configfs from the
+/// attestation layer), by name.
+static DRIVER_TYPES: RwLock<Vec<(&'static str, FsConstructor)>> = RwLock::new(Vec::new());
+
+/// Make `mount -t name` build filesystems with `constructor` (replaces an
+/// earlier registration of the name; the built-in names cannot be taken).
+pub fn register_filesystem_type(name: &'static str, constructor: FsConstructor) {
+    let mut types = DRIVER_TYPES.write();
+    types.retain(|(existing, _)| *existing != name);
+    types.push((name, constructor));
+}
+
+/// The names of the registered (non built-in) types, in registration order.
+pub fn registered_type_names() -> Vec<&'static str> {
+    DRIVER_TYPES.read().iter().map(|(name, _)| *name).collect()
+}
+
 /// A new filesystem instance of type `fstype` with mount `options` (the
 /// `data` string of `mount(2)`, comma-separated).
 pub fn new_filesystem(fstype: &[u8], options: &[u8]) -> Result<Arc<dyn FileSystem>> {
@@ -45,7 +71,13 @@ pub fn new_filesystem(fstype: &[u8], options: &[u8]) -> Result<Arc<dyn FileSyste
         b"devtmpfs" => return Ok(new_devfs()?),
         b"proc" => return Ok(ProcFs::new_proc()),
         b"sysfs" => return Ok(ProcFs::new_sysfs()),
-        _ => return_errno_with_message!(ENODEV, "unknown filesystem type"),
+        _ => {
+            let constructor = DRIVER_TYPES.read().iter().find(|(name, _)| name.as_bytes() == fstype).map(|(_, c)| *c);
+            match constructor {
+                Some(constructor) => return constructor(options),
+                None => return_errno_with_message!(ENODEV, "unknown filesystem type"),
+            }
+        }
     };
     let mut size: Option<u64> = None;
     let mut mode = if strict { 0o1777 } else { 0o755 };

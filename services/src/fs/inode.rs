@@ -132,6 +132,16 @@ pub trait Inode: Any + Send + Sync {
         None
     }
 
+    /// Per-open behaviour of a regular file whose bytes are not plain data
+    /// (sysfs and configfs attributes; Linux `f_op->open`/`release`):
+    /// called on every `open` after the VFS permission checks. `Some`
+    /// routes this open's `read`/`write`/`ioctl`/`poll` to the returned
+    /// handler, which is dropped on the last close of the open file; an
+    /// error refuses the open. Default: plain data (`read_at`/`write_at`).
+    fn open_file(&self, _flags: u32) -> Result<Option<Arc<dyn Device>>> {
+        Ok(None)
+    }
+
     // ---- directories ----
 
     fn lookup(&self, _name: &[u8]) -> Result<Arc<dyn Inode>> {
@@ -287,6 +297,7 @@ mod tests {
         assert_eq!(file.seek_data_or_hole(1, false).unwrap(), 5);
         assert!(file.is_seekable());
         assert!(file.device().is_none());
+        assert!(file.open_file(0).unwrap().is_none());
         assert_eq!(errno(file.lookup(b"x")), Errno::ENOTDIR);
         assert_eq!(errno(file.create(b"x", InodeType::File, init)), Errno::ENOTDIR);
         assert_eq!(errno(file.mkdir(b"x", init)), Errno::ENOTDIR);

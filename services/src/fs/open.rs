@@ -129,6 +129,7 @@ pub fn open_path(target: Path, flags: u32, created: bool, creds: &Credentials) -
         #[cfg(not(target_os = "none"))]
         InodeType::Fifo => return_errno_with_message!(ENXIO, "FIFOs need the kernel's pipes"),
         InodeType::Socket => return_errno_with_message!(ENXIO, "open of a socket"),
+        InodeType::File => target.inode().open_file(flags)?,
         _ => None,
     };
     if flags & O_TRUNC != 0 && kind == InodeType::File && !created {

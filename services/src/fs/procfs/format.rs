@@ -324,7 +324,13 @@ pub fn cpuinfo(cpus: u32, vendor: &str, model_name: &str, flags: &str) -> Vec<u8
 
 /// `/proc/filesystems`.
 pub fn filesystems() -> Vec<u8> {
-    b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tramfs\n".to_vec()
+    let mut out = b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tramfs\n".to_vec();
+    for name in crate::fs::fstype::registered_type_names() {
+        out.extend_from_slice(b"nodev\t");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'\n');
+    }
+    out
 }
 
 /// A CPU list as sysfs prints it: `0` or `0-3`.

@@ -10,6 +10,8 @@
 //! [`Node`] name. The kernel state comes from a [`ProcSource`] the
 //! process layer installs at boot ([`set_source`]); the texts come from
 //! [`format`]. Files are read-only; their size is 0, as on Linux.
+//! Drivers hang their own sysfs subtrees into the fixed directories with
+//! [`attach_sysfs`].
 
 pub mod format;
 
@@ -72,6 +74,26 @@ pub fn set_source(source: Arc<dyn ProcSource>) {
 
 fn source() -> Result<Arc<dyn ProcSource>> {
     SOURCE.read().clone().ok_or(errno!(ENOENT, "procfs has no source of kernel state"))
+}
+
+/// Subtrees drivers hang into the fixed sysfs directories (e.g. the TDX
+/// guest driver's `devices/virtual`): parent, name, the subtree's root.
+static SYSFS_ATTACHED: RwLock<Vec<Attached>> = RwLock::new(Vec::new());
+
+type Attached = (StaticDir, &'static str, Arc<dyn Inode>);
+
+/// Show `inode` (a directory of the caller's making) as `name` in the
+/// fixed sysfs directory `parent`, in every sysfs instance (replaces an
+/// earlier attachment of the same name there).
+pub fn attach_sysfs(parent: StaticDir, name: &'static str, inode: Arc<dyn Inode>) {
+    let mut attached = SYSFS_ATTACHED.write();
+    attached.retain(|(dir, existing, _)| !(*dir == parent && *existing == name));
+    attached.push((parent, name, inode));
+}
+
+fn attached_to(node: Node) -> Vec<(&'static str, Arc<dyn Inode>)> {
+    let Node::StaticDir(dir) = node else { return Vec::new() };
+    SYSFS_ATTACHED.read().iter().filter(|(parent, ..)| *parent == dir).map(|(_, name, inode)| (*name, inode.clone())).collect()
 }
 
 /// What a procfs or sysfs inode stands for.
@@ -466,6 +488,9 @@ impl Inode for ProcInode {
     }
 
     fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>> {
+        if let Some((_, inode)) = attached_to(self.node).into_iter().find(|(n, _)| n.as_bytes() == name) {
+            return Ok(inode);
+        }
         let node = self.node.lookup(name)?;
         Ok(Arc::new(ProcInode { node, dev: self.dev }))
     }
@@ -478,9 +503,12 @@ impl Inode for ProcInode {
         if offset <= 1 && !sink.push(b"..", self.node.ino(), InodeType::Dir, 2) {
             return Ok(());
         }
+        let mut entries: Vec<(Vec<u8>, u64, InodeType)> =
+            children.iter().map(|(name, node)| (name.clone(), node.ino(), node.kind())).collect();
+        entries.extend(attached_to(self.node).into_iter().map(|(name, inode)| (name.as_bytes().to_vec(), inode.ino(), inode.kind())));
         let skip = offset.saturating_sub(2) as usize;
-        for (index, (name, node)) in children.iter().enumerate().skip(skip) {
-            if !sink.push(name, node.ino(), node.kind(), index as u64 + 3) {
+        for (index, (name, ino, kind)) in entries.iter().enumerate().skip(skip) {
+            if !sink.push(name, *ino, *kind, index as u64 + 3) {
                 break;
             }
         }
