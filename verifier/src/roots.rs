@@ -36,8 +36,19 @@ fn one(name: &'static str, kind: RootKind, pem: &str) -> Root {
     Root { name, kind, cert }
 }
 
-/// Roots for TDX PCK chains.
-pub fn tdx_roots() -> Vec<Root> {
+/// Roots for TDX PCK chains (built once).
+pub fn tdx_roots() -> &'static [Root] {
+    static ROOTS: std::sync::OnceLock<Vec<Root>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(build_tdx_roots)
+}
+
+/// Roots (ARKs) for SNP VCEK/VLEK chains (built once).
+pub fn snp_roots() -> &'static [Root] {
+    static ROOTS: std::sync::OnceLock<Vec<Root>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(build_snp_roots)
+}
+
+fn build_tdx_roots() -> Vec<Root> {
     let test_chain = testkeys::tdx_pck_chain_pem();
     let test_root = certs_from_pem(test_chain.as_bytes()).ok().and_then(|mut v| v.pop()).expect("test chain parses");
     vec![
@@ -46,8 +57,7 @@ pub fn tdx_roots() -> Vec<Root> {
     ]
 }
 
-/// Roots (ARKs) for SNP VCEK/VLEK chains.
-pub fn snp_roots() -> Vec<Root> {
+fn build_snp_roots() -> Vec<Root> {
     let test_chain = testkeys::snp_chain_pem();
     let test_root = certs_from_pem(test_chain.as_bytes()).ok().and_then(|mut v| v.pop()).expect("test chain parses");
     vec![
@@ -81,7 +91,7 @@ mod tests {
             ("AMD ARK-Genoa", "4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1"),
             ("AMD ARK-Turin", "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a"),
         ];
-        let roots: Vec<Root> = tdx_roots().into_iter().chain(snp_roots()).filter(|r| r.kind == RootKind::Real).collect();
+        let roots: Vec<Root> = tdx_roots().iter().chain(snp_roots()).filter(|r| r.kind == RootKind::Real).cloned().collect();
         assert_eq!(roots.len(), expected.len());
         for (root, (name, fp)) in roots.iter().zip(expected) {
             assert_eq!(root.name, name);

@@ -159,14 +159,20 @@ pub fn certs_from_pem(text: &[u8]) -> Result<Vec<Cert>, String> {
     const END: &str = "-----END CERTIFICATE-----";
     let mut out = Vec::new();
     let mut rest = text;
+    // Strict about the text around blocks (line breaks only, NULs at the
+    // end): every byte of a quote must matter.
+    let is_break = |c: char| c == '\n' || c == '\r';
     while let Some(start) = rest.find(BEGIN) {
+        if !rest[..start].chars().all(is_break) {
+            return Err("text before a certificate".into());
+        }
         let after = &rest[start..];
         let end = after.find(END).ok_or("PEM block without an END line")? + END.len();
         let (_, der) = der::pem::decode_vec(after[..end].as_bytes()).map_err(|e| format!("PEM: {e}"))?;
         out.push(Cert::from_der(&der)?);
         rest = &after[end..];
     }
-    let tail = rest.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\0');
+    let tail = rest.trim_end_matches('\0').trim_matches(is_break);
     if !tail.is_empty() {
         return Err("text after the last certificate".into());
     }

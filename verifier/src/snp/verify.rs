@@ -127,9 +127,9 @@ fn check_chain(r: &SnpReport, chain: &SnpChain, policy: &Policy, v: &mut Verifie
     // The ARK: the one that came along must be a known root; else the
     // known root that signed the ASK.
     let root = match certs.get(2) {
-        Some(ark) => roots::find_exact(&known, ark)
+        Some(ark) => roots::find_exact(known, ark)
             .ok_or_else(|| Failure::new(Check::UnknownRoot, format!("the chain ends at \"{}\", not a known ARK", ark.subject())))?,
-        None => roots::find_issuer(&known, &certs[1])
+        None => roots::find_issuer(known, &certs[1])
             .ok_or_else(|| Failure::new(Check::UnknownRoot, format!("no known ARK signed \"{}\"", certs[1].subject())))?,
     };
     v.root = root.name.to_string();

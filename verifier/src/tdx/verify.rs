@@ -131,7 +131,7 @@ fn check_chain(q: &QuoteV4, policy: &Policy, v: &mut Verified) -> Result<x509::C
     let chain = x509::certs_from_pem(q.pck_chain_pem).map_err(|e| Failure::new(Check::CertChain, format!("PCK chain: {e}")))?;
     let known = roots::tdx_roots();
     let last = chain.last().expect("certs_from_pem returns at least one");
-    let root = roots::find_exact(&known, last)
+    let root = roots::find_exact(known, last)
         .ok_or_else(|| Failure::new(Check::UnknownRoot, format!("the PCK chain ends at \"{}\", not a known root", last.subject())))?;
     v.root = root.name.to_string();
     v.test_root = root.kind == RootKind::Test;
