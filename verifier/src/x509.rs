@@ -131,6 +131,13 @@ impl Cert {
             .map_err(|_| format!("signature on \"{}\" does not verify under \"{}\"", self.subject(), issuer.subject()))
     }
 
+    /// Does the certificate say it is a CA (basicConstraints cA)?
+    pub fn is_ca(&self) -> bool {
+        self.extension("2.5.29.19")
+            .and_then(|v| x509_cert::ext::pkix::BasicConstraints::from_der(v).ok())
+            .is_some_and(|bc| bc.ca)
+    }
+
     /// The value of an extension, if present.
     pub fn extension(&self, oid: &str) -> Option<&[u8]> {
         let oid = ObjectIdentifier::new(oid).ok()?;

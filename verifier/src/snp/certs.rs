@@ -69,6 +69,9 @@ pub fn parse_table(table: &[u8]) -> Result<Vec<CertEntry<'_>>, ParseError> {
         let offset = r.u32("cert_table.offset")? as usize;
         let length = r.u32("cert_table.length")? as usize;
         if guid == [0; 16] {
+            if offset != 0 || length != 0 {
+                return Err(ParseError::new("cert_table.terminator", "the terminating entry is not all zero"));
+            }
             return Ok(out);
         }
         if out.len() == MAX_ENTRIES {

@@ -30,6 +30,9 @@ impl SnpChain {
     /// From an SNP_GET_EXT_REPORT certificate table (configfs `auxblob`).
     pub fn from_cert_table(table: &[u8]) -> Result<Self, String> {
         let entries = certs::parse_table(table).map_err(|e| e.to_string())?;
+        if !entries.iter().any(|e| matches!(e.kind, CertKind::Vcek | CertKind::Vlek)) {
+            return Err("the certificate table has no VCEK or VLEK".into());
+        }
         let mut ordered = Vec::new();
         for wanted in [[CertKind::Vcek, CertKind::Vlek], [CertKind::Ask, CertKind::Ask], [CertKind::Ark, CertKind::Ark]] {
             if let Some(e) = entries.iter().find(|e| wanted.contains(&e.kind)) {
@@ -141,6 +144,9 @@ fn check_chain(r: &SnpReport, chain: &SnpChain, policy: &Policy, v: &mut Verifie
     let full = [certs[0].clone(), certs[1].clone(), root.cert.clone()];
     x509::verify_chain(&full, policy.now()).map_err(|e| Failure::new(Check::CertChain, e))?;
     let leaf = full[0].clone();
+    if leaf.is_ca() {
+        return Err(Failure::new(Check::CertChain, format!("\"{}\" is a CA, not a VCEK/VLEK", leaf.subject())));
+    }
     if leaf.key_kind() != Ok(KeyKind::P384) {
         return Err(Failure::new(Check::CertChain, "the VCEK/VLEK key is not ECDSA P-384"));
     }

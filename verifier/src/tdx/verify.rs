@@ -144,6 +144,9 @@ fn check_chain(q: &QuoteV4, policy: &Policy, v: &mut Verified) -> Result<x509::C
     }
     x509::verify_chain(&chain, policy.now()).map_err(|e| Failure::new(Check::CertChain, e))?;
     let pck = chain.into_iter().next().expect("len >= 2");
+    if pck.is_ca() {
+        return Err(Failure::new(Check::CertChain, format!("\"{}\" is a CA, not a PCK certificate", pck.subject())));
+    }
     if pck.key_kind() != Ok(KeyKind::P256) {
         return Err(Failure::new(Check::CertChain, "the PCK key is not ECDSA P-256"));
     }
