@@ -154,3 +154,25 @@ fn real_ark_with_test_ask_is_refused() {
     let mixed = SnpChain { certs: vec![c.certs[0].clone(), c.certs[1].clone(), milan[0].clone()] };
     assert_eq!(failed(&r, &mixed, &Policy { allow_test_roots: false, ..policy() }), Check::CertChain);
 }
+
+/// AMD's real ASK-Milan (RSA-4096, RSASSA-PSS/SHA-384) verifies under the
+/// built-in ARK-Milan through the same code the chains use.
+#[test]
+fn real_milan_ask_verifies_under_built_in_ark() {
+    let ask = verifier::x509::certs_from_pem(include_bytes!("data/amd_ask_milan.pem")).unwrap().remove(0);
+    let root = verifier::roots::find_issuer(verifier::roots::snp_roots(), &ask).expect("a built-in ARK signed it");
+    assert_eq!(root.name, "AMD ARK-Milan");
+    assert_eq!(root.kind, verifier::roots::RootKind::Real);
+    assert!(ask.is_ca());
+    verifier::x509::verify_chain(&[ask.clone(), root.cert.clone()], 1_800_000_000).expect("valid in 2027");
+    // Not under the other ARKs.
+    for other in verifier::roots::snp_roots().iter().filter(|r| r.name != "AMD ARK-Milan") {
+        assert!(ask.verify_signed_by(&other.cert).is_err(), "{}", other.name);
+    }
+    // A changed signature byte breaks it.
+    let mut der = ask.der.clone();
+    let n = der.len();
+    der[n - 10] ^= 1;
+    let bad = verifier::x509::Cert::from_der(&der).unwrap();
+    assert!(bad.verify_signed_by(&root.cert).is_err());
+}
