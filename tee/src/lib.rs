@@ -21,9 +21,7 @@
 //! except through an explicit, zeroing conversion; run the emulator on a
 //! real TDX/SNP guest.
 //!
-//! Not yet: SEV-SNP (detected, refused), the #VE handler (and with it
-//! CPUID/MSR/MMIO/HLT from code that does not go through [`Platform`]),
-//! the TDX AP wake-up mailbox, shared DMA buffers (PTE shared bit),
+//! Not yet: SEV-SNP (detected, refused), the TDX AP wake-up mailbox, shared DMA buffers (PTE shared bit),
 //! GetQuote beyond its TDVMCALL and buffer codec.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -48,6 +46,8 @@ pub mod emu {
 pub mod native;
 pub mod platform;
 pub mod tdx;
+#[cfg(target_os = "none")]
+mod tdx_tests;
 #[cfg(target_os = "none")]
 mod tests;
 
@@ -141,6 +141,7 @@ mod boot_init {
             TdxPlatform::probe(emulated).unwrap_or_else(|error| panic!("tee: TDG.VP.INFO failed: {}", error))
         });
         framework::arch::port::set_port_io_hook(crate::tdx::port_io_through_host);
+        crate::tdx::ve::install(tdx.shared_bit());
         let acceptor: &'static dyn MemoryAcceptor = TDX_ACCEPTOR.call_once(|| TdxAcceptor(tdx));
         #[cfg(feature = "emulation")]
         let acceptor: &'static dyn MemoryAcceptor = if emulated {

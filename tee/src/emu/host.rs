@@ -15,6 +15,11 @@ use crate::platform::IoSize;
 use crate::tdx::abi::{status, vmcall, vmcall_status, VMCALL_EXPOSE_R10_R15, VMCALL_NEVER_EXPOSED};
 use crate::tdx::quote::{self, QuoteStatus};
 
+/// MSRs this host says do not exist (KVM's paravirtual range: this host
+/// is not KVM). TCG answers 0 for any unknown MSR instead of #GP, so
+/// without this no refusal would ever reach the guest.
+const NO_SUCH_MSR: core::ops::RangeInclusive<u64> = 0x4b56_4d00..=0x4b56_4dff;
+
 /// Pages one MapGPA converts before answering "retry" (so the guest's
 /// retry loop runs).
 const MAP_GPA_PAGES_PER_CALL: u64 = 512;
@@ -44,7 +49,7 @@ pub(super) fn vmcall(frame: &mut TrapFrame, shared_bit: u64) {
             // SAFETY: the guest kernel asked for this MSR on its own CPU,
             // exactly as if it executed rdmsr; a #GP becomes an error.
             match unsafe { native::rdmsr_checked(frame.r12 as u32) } {
-                Some(value) if frame.r12 <= u64::from(u32::MAX) => {
+                Some(value) if frame.r12 <= u64::from(u32::MAX) && !NO_SUCH_MSR.contains(&frame.r12) => {
                     frame.r11 = value;
                     vmcall_status::SUCCESS
                 }
@@ -53,7 +58,7 @@ pub(super) fn vmcall(frame: &mut TrapFrame, shared_bit: u64) {
         }
         vmcall::WRMSR => {
             // SAFETY: as for RDMSR: the guest's own wrmsr, served natively.
-            if frame.r12 <= u64::from(u32::MAX) && unsafe { native::wrmsr_checked(frame.r12 as u32, frame.r13) } {
+            if frame.r12 <= u64::from(u32::MAX) && !NO_SUCH_MSR.contains(&frame.r12) && unsafe { native::wrmsr_checked(frame.r12 as u32, frame.r13) } {
                 vmcall_status::SUCCESS
             } else {
                 vmcall_status::INVALID_OPERAND
@@ -70,6 +75,7 @@ pub(super) fn vmcall(frame: &mut TrapFrame, shared_bit: u64) {
             (frame.r11, frame.r12, frame.r13, frame.r14) = (0, 0, 0, 0);
             vmcall_status::SUCCESS
         }
+        vmcall::MMIO => mmio(frame, shared_bit),
         vmcall::MAP_GPA => map_gpa(frame, shared_bit),
         vmcall::GET_QUOTE => get_quote(frame, shared_bit),
         vmcall::SETUP_EVENT_NOTIFY_INTERRUPT => {
@@ -95,6 +101,38 @@ fn io(frame: &mut TrapFrame) -> u64 {
         // SAFETY: as above.
         1 => unsafe { native::port_out(port, size, frame.r15 as u32) },
         _ => return vmcall_status::INVALID_OPERAND,
+    }
+    vmcall_status::SUCCESS
+}
+
+/// The emulated host's one MMIO device: a page of scratch registers at
+/// this GPA (outside RAM, inside the PCI hole, where no QEMU device sits),
+/// so a test can write and read back through the #VE MMIO path.
+pub const TEST_DEVICE_GPA: u64 = 0xfeb0_0000;
+static TEST_DEVICE: [core::sync::atomic::AtomicU8; PAGE as usize] =
+    [const { core::sync::atomic::AtomicU8::new(0) }; PAGE as usize];
+
+fn mmio(frame: &mut TrapFrame, shared_bit: u64) -> u64 {
+    let (size, write, gpa) = (frame.r12, frame.r13, frame.r14 & !shared_bit);
+    if !matches!(size, 1 | 2 | 4 | 8) || write > 1 || frame.r14 & shared_bit == 0 {
+        return vmcall_status::INVALID_OPERAND;
+    }
+    if PAGES.is_ram(boot::PhysRange { start: gpa, end: gpa + size }) {
+        record(Violation::MmioToRam, gpa);
+        return vmcall_status::INVALID_OPERAND;
+    }
+    let Some(offset) = gpa.checked_sub(TEST_DEVICE_GPA).filter(|&o| o + size <= PAGE) else {
+        return vmcall_status::INVALID_OPERAND; // no device there
+    };
+    let bytes = &TEST_DEVICE[offset as usize..(offset + size) as usize];
+    if write == 1 {
+        for (i, byte) in bytes.iter().enumerate() {
+            byte.store((frame.r15 >> (8 * i)) as u8, core::sync::atomic::Ordering::Relaxed);
+        }
+    } else {
+        frame.r11 = bytes.iter().enumerate().fold(0, |value, (i, byte)| {
+            value | u64::from(byte.load(core::sync::atomic::Ordering::Relaxed)) << (8 * i)
+        });
     }
     vmcall_status::SUCCESS
 }

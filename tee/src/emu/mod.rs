@@ -16,6 +16,7 @@
 //! | [`pages`] | per-page state: unaccepted / private / shared |
 //! | [`measure`] | MRTD, RTMRs, TDREPORT and its MAC |
 //! | [`firmware`] | the memory map TDVF would report (unaccepted RAM) |
+//! | [`ve`] | synthetic #VE with matching VE info, on request of a test |
 //!
 //! Strictness: every misuse a real TDX module or host would punish (or
 //! that would corrupt a real TD later) is a *violation*: counted per kind,
@@ -30,6 +31,7 @@ mod host;
 pub mod measure;
 mod module;
 pub mod pages;
+pub mod ve;
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -37,6 +39,7 @@ use boot::{BootInfo, PhysRange};
 use framework::arch::trap::{ExceptionHook, TrapFrame};
 use framework::mm::{AcceptError, MemoryAcceptor};
 
+pub use host::TEST_DEVICE_GPA;
 use measure::Measurements;
 use pages::PageMap;
 
@@ -96,9 +99,11 @@ pub enum Violation {
     MapGpaNotRam,
     /// GetQuote on a buffer that is not (all) shared.
     QuoteBufferNotShared,
+    /// An MMIO TDVMCALL aimed at the TD's RAM.
+    MmioToRam,
 }
 
-const VIOLATION_KINDS: usize = 8;
+const VIOLATION_KINDS: usize = 9;
 
 impl Violation {
     fn index(self) -> usize {
@@ -114,6 +119,7 @@ impl Violation {
             Violation::HiddenOperands => "TDVMCALL hides its argument registers",
             Violation::MapGpaNotRam => "MapGPA outside the TD's RAM",
             Violation::QuoteBufferNotShared => "GetQuote buffer not shared",
+            Violation::MmioToRam => "MMIO TDVMCALL to the TD's RAM",
         }
     }
 }
@@ -209,6 +215,9 @@ fn invalid_opcode(frame: &mut TrapFrame) -> bool {
     if !frame.from_user() && decode::is_tdcall(frame.rip) {
         module::tdcall(frame);
         frame.rip += decode::TDCALL_LEN;
+        return true;
+    }
+    if ve::raise_if_armed(frame) {
         return true;
     }
     match STATE.get().and_then(|s| s.previous_ud_hook) {

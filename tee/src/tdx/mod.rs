@@ -9,21 +9,24 @@
 //! | [`vmcall`] | TDVMCALL: port I/O, MSR, CPUID, HLT, MapGPA, GetQuote (host answers validated) |
 //! | [`report`] | the TDREPORT layout |
 //! | [`quote`] | the GetQuote buffer header |
+//! | [`ve`] | the #VE handler: CPUID, port I/O, MSR, HLT, MMIO through TDVMCALL |
+//! | [`insn`] | decoding the instruction behind an MMIO #VE |
 //!
 //! Must never: expose to the host a register other than R10..R15, or use
 //! a host answer unchecked.
 //!
-//! Not here yet: the #VE handler (so kernel code must not execute
-//! instructions that #VE: CPUID of leaves the module does not handle, MSRs
-//! the module does not virtualise, MMIO, `hlt`), the AP wake-up mailbox.
+//! Not here yet: the AP wake-up mailbox.
 
 pub mod abi;
 #[cfg(target_os = "none")]
 pub mod calls;
+pub mod insn;
 pub mod quote;
 pub mod report;
 #[cfg(target_os = "none")]
 pub mod tdcall;
+#[cfg(target_os = "none")]
+pub mod ve;
 #[cfg(target_os = "none")]
 pub mod vmcall;
 

@@ -1,0 +1,271 @@
+//! In-kernel tests of the TDX paths the emulator drives synthetically:
+//! the #VE handler (each exit reason, and the refusals). Under
+//! `--tee tdx-emu` only (elsewhere they print a note and pass).
+
+#[cfg(feature = "emulation")]
+mod emulated {
+    use core::sync::atomic::Ordering;
+
+    use framework::arch::trap::TrapFrame;
+    use framework::ktest;
+
+    use crate::emu::ve::{self as inject, VeRequest};
+    use crate::emu::{self, TEST_DEVICE_GPA};
+    use crate::tdx::abi::status;
+    use crate::tdx::calls;
+    use crate::tdx::tdcall::{tdcall, TdcallRegs};
+    use crate::tdx::ve;
+
+    fn emulated() -> bool {
+        if !emu::active() {
+            framework::println!("  (not under --tee tdx-emu: nothing to check)");
+        }
+        emu::active()
+    }
+
+    fn shared_bit() -> u64 {
+        calls::vp_info().expect("TDG.VP.INFO").shared_bit()
+    }
+
+    /// Run `f` with a #VE armed for its `ud2`, interrupts off.
+    fn armed<R>(request: VeRequest, f: impl FnOnce() -> R) -> R {
+        let _irqs = framework::arch::irq::disable_local();
+        inject::arm(request);
+        f()
+    }
+
+    fn cpuid_through_ve(leaf: u32, subleaf: u32) -> [u32; 4] {
+        armed(VeRequest::Instruction, || {
+            let (eax, ebx, ecx, edx): (u32, u64, u32, u32);
+            // SAFETY: `ud2` raises the armed #VE whose handler emulates
+            // `cpuid` and resumes after it; rbx is saved and restored
+            // around it (LLVM reserves it).
+            unsafe {
+                core::arch::asm!(
+                    "mov {b}, rbx",
+                    "ud2",
+                    "cpuid",
+                    "xchg {b}, rbx",
+                    b = out(reg) ebx,
+                    inout("eax") leaf => eax,
+                    inout("ecx") subleaf => ecx,
+                    out("edx") edx,
+                );
+            }
+            [eax, ebx as u32, ecx, edx]
+        })
+    }
+
+    #[ktest]
+    fn ve_cpuid_asks_the_host_only_for_hypervisor_leaves() {
+        if !emulated() {
+            return;
+        }
+        let handled = ve::HANDLED.load(Ordering::Relaxed);
+        let native = framework::arch::cpuid::raw(0x4000_0000, 0);
+        assert_eq!(cpuid_through_ve(0x4000_0000, 0), [native.eax, native.ebx, native.ecx, native.edx]);
+        // Any other leaf: zeros, whatever the host says.
+        assert_eq!(cpuid_through_ve(1, 0), [0; 4]);
+        assert_eq!(ve::HANDLED.load(Ordering::Relaxed), handled + 2);
+        // The VE info was consumed by the handler.
+        let mut regs = TdcallRegs { rax: crate::tdx::abi::leaf::VP_VEINFO_GET, ..Default::default() };
+        // SAFETY: VEINFO.GET touches no memory.
+        unsafe { tdcall(&mut regs) };
+        assert_eq!(regs.rax, status::NO_VALID_VE_INFO);
+    }
+
+    /// SYSENTER_ESP: present on every x86-64 CPU, unused in long mode.
+    const SCRATCH_MSR: u32 = 0x175;
+
+    #[ktest]
+    fn ve_msr_read_write_and_refusal() {
+        if !emulated() {
+            return;
+        }
+        // SAFETY: the scratch MSR is unused by the kernel.
+        let saved = unsafe { crate::native::rdmsr_checked(SCRATCH_MSR) }.unwrap();
+        let value = 0x1234_5678_9abc_def0u64;
+        armed(VeRequest::Instruction, || {
+            // SAFETY: `ud2` raises the armed #VE; the handler writes the
+            // scratch MSR through the host and resumes after `wrmsr`.
+            unsafe {
+                core::arch::asm!("ud2", "wrmsr", in("ecx") SCRATCH_MSR, in("eax") value as u32, in("edx") (value >> 32) as u32)
+            };
+        });
+        // SAFETY: as above.
+        assert_eq!(unsafe { crate::native::rdmsr_checked(SCRATCH_MSR) }, Some(value));
+        let (low, high): (u32, u32) = armed(VeRequest::Instruction, || {
+            let (low, high);
+            // SAFETY: as above, reading it back.
+            unsafe { core::arch::asm!("ud2", "rdmsr", in("ecx") SCRATCH_MSR, out("eax") low, out("edx") high) };
+            (low, high)
+        });
+        assert_eq!((u64::from(high) << 32) | u64::from(low), value);
+        // SAFETY: restoring the scratch MSR.
+        assert!(unsafe { crate::native::wrmsr_checked(SCRATCH_MSR, saved) });
+
+        // An MSR the host refuses: the #GP the instruction would raise,
+        // through its fixup.
+        let failed: u32 = armed(VeRequest::Instruction, || {
+            let failed: u32;
+            // SAFETY: the armed #VE; the host refuses, the handler
+            // continues at the fixup (label 3).
+            unsafe {
+                core::arch::asm!(
+                    "xor {f:e}, {f:e}",
+                    "ud2",
+                    "2: rdmsr",
+                    "jmp 4f",
+                    "3: mov {f:e}, 1",
+                    "4:",
+                    framework::ex_table_entry!("2b", "3b"),
+                    f = out(reg) failed,
+                    in("ecx") 0x4b56_4d99u32,
+                    out("eax") _,
+                    out("edx") _,
+                );
+            }
+            failed
+        });
+        assert_eq!(failed, 1, "a refused RDMSR must take the fixup");
+    }
+
+    #[ktest]
+    fn ve_port_io_keeps_the_other_register_bits() {
+        if !emulated() {
+            return;
+        }
+        // The PIC's interrupt mask register: stable, side-effect free.
+        // SAFETY: reading the mask register changes nothing.
+        let imr = unsafe { crate::native::port_in(0x21, crate::IoSize::Byte) } as u64;
+        let rax: u64 = armed(VeRequest::Instruction, || {
+            let mut rax = 0x1122_3344_5566_7700u64;
+            // SAFETY: the armed #VE emulates `in al, 0x21` and resumes.
+            unsafe { core::arch::asm!("ud2", "in al, 0x21", inout("rax") rax) };
+            rax
+        });
+        assert_eq!(rax, 0x1122_3344_5566_7700 | imr);
+        let rax: u64 = armed(VeRequest::Instruction, || {
+            let mut rax = u64::MAX;
+            // SAFETY: as above, the DX form.
+            unsafe { core::arch::asm!("ud2", "in al, dx", inout("rax") rax, in("dx") 0x21u16) };
+            rax
+        });
+        assert_eq!(rax, 0xffff_ffff_ffff_ff00 | imr);
+        let handled = ve::HANDLED.load(Ordering::Relaxed);
+        armed(VeRequest::Instruction, || {
+            // SAFETY: `out 0x80, eax`: the POST port, harmless.
+            unsafe { core::arch::asm!("ud2", "out 0x80, eax", in("eax") 0u32) };
+        });
+        assert_eq!(ve::HANDLED.load(Ordering::Relaxed), handled + 1);
+    }
+
+    #[ktest]
+    fn ve_hlt_returns_through_the_host() {
+        if !emulated() {
+            return;
+        }
+        let handled = ve::HANDLED.load(Ordering::Relaxed);
+        armed(VeRequest::Instruction, || {
+            // SAFETY: the armed #VE emulates `hlt` (interrupts blocked: the
+            // host does not wait) and resumes after it.
+            unsafe { core::arch::asm!("ud2", "hlt") };
+        });
+        assert_eq!(ve::HANDLED.load(Ordering::Relaxed), handled + 1);
+    }
+
+    #[repr(C, align(4096))]
+    struct Page([u8; 4096]);
+    /// What the MMIO instructions would touch if the #VE were not raised
+    /// (never, in a passing run): a real, aligned page, so the GLA is a
+    /// plausible kernel address.
+    static DECOY: spin::Mutex<Page> = spin::Mutex::new(Page([0; 4096]));
+
+    #[ktest]
+    fn ve_mmio_loads_and_stores_reach_the_device() {
+        if !emulated() {
+            return;
+        }
+        let gpa = |offset: u64| (TEST_DEVICE_GPA + offset) | shared_bit();
+        let decoy = DECOY.lock();
+        let gla = decoy.0.as_ptr() as u64;
+        let request = |offset: u64| VeRequest::Mmio { gpa: gpa(offset), gla: gla + offset };
+        // 4-byte store from a register, 8-byte store, 1-byte immediate.
+        armed(request(0x10), || {
+            // SAFETY: the armed #VE emulates the store; resumes after it.
+            unsafe { core::arch::asm!("ud2", "mov dword ptr [{p}], {v:e}", p = in(reg) gla + 0x10, v = in(reg) 0xdead_beefu32) };
+        });
+        armed(request(0x18), || {
+            // SAFETY: as above.
+            unsafe { core::arch::asm!("ud2", "mov qword ptr [{p}], {v}", p = in(reg) gla + 0x18, v = in(reg) 0x0102_0304_0506_0708u64) };
+        });
+        armed(request(0x20), || {
+            // SAFETY: as above, an immediate store.
+            unsafe { core::arch::asm!("ud2", "mov byte ptr [{p} + 0x7f], 0x5a", p = in(reg) gla + 0x20 - 0x7f) };
+        });
+        // Loads: 4 bytes zero-extend, 1 byte keeps the rest, movzx.
+        let v: u64 = armed(request(0x10), || {
+            let mut v = u64::MAX;
+            // SAFETY: the armed #VE emulates the load.
+            unsafe { core::arch::asm!("ud2", "mov {v:e}, dword ptr [{p}]", p = in(reg) gla + 0x10, v = inout(reg) v) };
+            v
+        });
+        assert_eq!(v, 0xdead_beef);
+        let v: u64 = armed(request(0x18), || {
+            let v: u64;
+            // SAFETY: as above.
+            unsafe { core::arch::asm!("ud2", "mov {v}, qword ptr [{p}]", p = in(reg) gla + 0x18, v = out(reg) v) };
+            v
+        });
+        assert_eq!(v, 0x0102_0304_0506_0708);
+        let v: u64 = armed(request(0x20), || {
+            let mut v = 0x1111_1111_1111_1111u64;
+            // SAFETY: as above, a byte load into AL.
+            unsafe { core::arch::asm!("ud2", "mov al, byte ptr [{p}]", p = in(reg) gla + 0x20, inout("rax") v) };
+            v
+        });
+        assert_eq!(v, 0x1111_1111_1111_115a);
+        let v: u64 = armed(request(0x12), || {
+            let mut v = u64::MAX;
+            // SAFETY: as above, movzx of the upper half of 0xdeadbeef.
+            unsafe { core::arch::asm!("ud2", "movzx {v:e}, word ptr [{p}]", p = in(reg) gla + 0x12, v = inout(reg) v) };
+            v
+        });
+        assert_eq!(v, 0xdead);
+        assert_eq!(decoy.0[0x10..0x28], [0; 0x18], "the real access must never happen");
+    }
+
+    /// Hand the #VE handler a frame whose RIP points at `code`, with VE
+    /// info for an MMIO at `gpa`, as the module would; true if handled.
+    fn handle_fake_mmio(code: &'static [u8], gpa: u64, gla: u64, user: bool) -> bool {
+        let _irqs = framework::arch::irq::disable_local();
+        emu::ve::set_info(emu::ve::VeInfoRegs { exit_reason: 48, gpa, gla, ..Default::default() });
+        let mut frame = TrapFrame { rip: code.as_ptr() as u64, cs: if user { 0x2b } else { 0x08 }, ..Default::default() };
+        let handled = ve::handle(&mut frame);
+        emu::ve::set_info_none();
+        handled
+    }
+
+    #[ktest]
+    fn ve_refuses_what_it_cannot_emulate() {
+        if !emulated() {
+            return;
+        }
+        static ADD: [u8; 16] = [0x01, 0x07, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90];
+        static MOVS: [u8; 16] = [0xf3, 0xa5, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90];
+        static LOAD: [u8; 16] = [0x8b, 0x07, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90];
+        let shared = TEST_DEVICE_GPA | shared_bit();
+        let refused = ve::REFUSED.load(Ordering::Relaxed);
+        assert!(!handle_fake_mmio(&ADD, shared, 0x1000, false), "read-modify-write");
+        assert!(!handle_fake_mmio(&MOVS, shared, 0x1000, false), "rep movs");
+        assert!(!handle_fake_mmio(&LOAD, TEST_DEVICE_GPA, 0x1000, false), "private GPA");
+        assert!(!handle_fake_mmio(&LOAD, shared + 0xffe, 0x1ffe, false), "split across pages");
+        assert!(!handle_fake_mmio(&LOAD, shared, 0x1000, true), "MMIO from user mode");
+        assert_eq!(ve::REFUSED.load(Ordering::Relaxed), refused + 5);
+        // And the one that is fine, for contrast.
+        assert!(handle_fake_mmio(&LOAD, shared, 0x1000, false));
+        // No VE info at all: refused.
+        let mut frame = TrapFrame { rip: LOAD.as_ptr() as u64, cs: 0x08, ..Default::default() };
+        assert!(!ve::handle(&mut frame));
+    }
+}
