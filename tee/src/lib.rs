@@ -45,6 +45,8 @@ pub mod emu {
 #[cfg(target_os = "none")]
 pub mod native;
 pub mod platform;
+#[cfg(target_os = "none")]
+pub mod sharing;
 pub mod tdx;
 #[cfg(target_os = "none")]
 mod tdx_tests;
@@ -119,6 +121,8 @@ mod boot_init {
             (PlatformKind::None, None) => &NoTee,
         };
         PLATFORM.call_once(|| platform);
+        static SHARING: spin::Once<crate::sharing::PlatformSharing> = spin::Once::new();
+        framework::mm::dma::set_shared_memory(SHARING.call_once(|| crate::sharing::PlatformSharing(platform)));
         print_boot_line(platform);
         TeeBoot { platform, boot }
     }

@@ -2,6 +2,32 @@
 //! the #VE handler (each exit reason, and the refusals). Under
 //! `--tee tdx-emu` only (elsewhere they print a note and pass).
 
+use framework::ktest;
+use framework::mm::DmaBuffer;
+
+/// On every platform: a DMA buffer is zeroed, reads back what was
+/// written through its shared mapping, and its pages are given back.
+#[ktest]
+fn dma_buffer_round_trip_on_any_platform() {
+    let (live_before, leaked_before) = framework::mm::dma::stats();
+    let buffer = DmaBuffer::alloc(1).expect("a DMA buffer");
+    assert_eq!(buffer.len(), 8192);
+    let mut bytes = [0xffu8; 64];
+    buffer.read_bytes(8192 - 64, &mut bytes).unwrap();
+    assert_eq!(bytes, [0; 64], "zeroed");
+    buffer.write_bytes(100, b"to the device").unwrap();
+    let mut back = [0u8; 13];
+    buffer.read_bytes(100, &mut back).unwrap();
+    assert_eq!(&back, b"to the device");
+    assert!(buffer.read_bytes(8190, &mut back).is_err(), "past the end");
+    assert_eq!(framework::mm::dma::stats().0, live_before + 2);
+    let vaddr = buffer.vaddr();
+    assert!(framework::mm::kernel_pte(vaddr).is_some());
+    drop(buffer);
+    assert!(framework::mm::kernel_pte(vaddr).is_none(), "unmapped on drop");
+    assert_eq!(framework::mm::dma::stats(), (live_before, leaked_before));
+}
+
 #[cfg(feature = "emulation")]
 mod emulated {
     use core::sync::atomic::Ordering;
@@ -267,5 +293,67 @@ mod emulated {
         // No VE info at all: refused.
         let mut frame = TrapFrame { rip: LOAD.as_ptr() as u64, cs: 0x08, ..Default::default() };
         assert!(!ve::handle(&mut frame));
+    }
+}
+
+#[cfg(feature = "emulation")]
+mod dma {
+    use framework::ktest;
+    use framework::mm::{DmaBuffer, Frame};
+
+    use crate::emu::pages::PageState;
+    use crate::emu::{self, Violation};
+    use crate::tdx::calls;
+
+    fn shared_bit() -> Option<u64> {
+        if !emu::active() {
+            framework::println!("  (not under --tee tdx-emu: nothing to check)");
+            return None;
+        }
+        Some(calls::vp_info().expect("TDG.VP.INFO").shared_bit())
+    }
+
+    #[ktest]
+    fn dma_buffers_are_shared_with_the_shared_bit_and_come_back_private() {
+        let Some(shared_bit) = shared_bit() else { return };
+        let strict = [Violation::DoubleAccept, Violation::UnacceptedInUse, Violation::DmaFromPrivate];
+        let before = strict.map(emu::violation_count);
+        let buffer = DmaBuffer::alloc(2).unwrap();
+        let range = buffer.range();
+        for page in (range.start..range.end).step_by(4096) {
+            assert_eq!(emu::page_state(page), Some(PageState::Shared), "page {:#x}", page);
+        }
+        assert_eq!(buffer.device_address(), range.start | shared_bit, "devices see the shared GPA");
+        let (pte, level) = framework::mm::kernel_pte(buffer.vaddr() + 4096).unwrap();
+        assert_eq!(level, 1);
+        assert_ne!(pte & crate::tdx::EMULATED_SHARED_PTE_BIT, 0, "the mapping carries the shared marker: {:#x}", pte);
+        assert_eq!(pte & 0x000f_ffff_ffff_f000, range.start + 4096);
+        // The direct map of the same page is private: no marker.
+        let (direct, _) = framework::mm::kernel_pte(framework::mm::paddr_to_vaddr(range.start)).unwrap();
+        assert_eq!(direct & crate::tdx::EMULATED_SHARED_PTE_BIT, 0);
+        assert_eq!(emu::device_dma(buffer.device_address(), buffer.len() as u64), Ok(()));
+        drop(buffer);
+        for page in (range.start..range.end).step_by(4096) {
+            assert_eq!(emu::page_state(page), Some(PageState::Private), "re-accepted on free: {:#x}", page);
+        }
+        assert_eq!(strict.map(emu::violation_count), before);
+    }
+
+    #[ktest]
+    fn dma_from_a_private_page_is_caught() {
+        let Some(shared_bit) = shared_bit() else { return };
+        let private = Frame::alloc().unwrap();
+        let before = emu::violation_count(Violation::DmaFromPrivate);
+        // Deliberately: a private page's address given to a device.
+        assert_eq!(emu::device_dma(private.paddr() | shared_bit, 4096), Err(()));
+        assert_eq!(emu::device_dma(private.paddr(), 64), Err(()), "a private GPA");
+        assert_eq!(emu::violation_count(Violation::DmaFromPrivate), before + 2);
+        // A shared buffer, one page too long: the next page is private.
+        let buffer = DmaBuffer::alloc(0).unwrap();
+        let next = buffer.paddr() + 4096;
+        if emu::page_state(next) != Some(PageState::Shared) {
+            assert_eq!(emu::device_dma(buffer.device_address(), 8192), Err(()));
+            assert_eq!(emu::violation_count(Violation::DmaFromPrivate), before + 3);
+        }
     }
 }

@@ -179,3 +179,27 @@ fn get_quote(frame: &mut TrapFrame, shared_bit: u64) -> u64 {
     unsafe { status_field.write_volatile(QuoteStatus::SERVICE_UNAVAILABLE) };
     vmcall_status::SUCCESS
 }
+
+/// The emulated host's devices touching guest memory (DMA) at `address`
+/// as a device sees it (TDX: the shared GPA), for `len` bytes. A real
+/// device can only reach shared pages; one that reaches a private page
+/// means private memory was handed to the host: recorded as the fatal
+/// [`Violation::DmaFromPrivate`] and refused.
+pub fn device_dma(address: u64, len: u64) -> Result<(), ()> {
+    let Some(state) = super::STATE.get() else { return Err(()) };
+    let shared_bit = 1u64 << (state.gpaw - 1);
+    let gpa = address & !shared_bit;
+    let end = gpa.checked_add(len).filter(|_| len > 0).ok_or(())?;
+    let first_bad = if address & shared_bit == 0 {
+        Some(gpa)
+    } else {
+        (gpa & !(PAGE - 1)..end).step_by(PAGE as usize).find(|&page| PAGES.state(page) != Some(PageState::Shared))
+    };
+    match first_bad {
+        None => Ok(()),
+        Some(page) => {
+            record(Violation::DmaFromPrivate, page);
+            Err(())
+        }
+    }
+}

@@ -39,7 +39,7 @@ use boot::{BootInfo, PhysRange};
 use framework::arch::trap::{ExceptionHook, TrapFrame};
 use framework::mm::{AcceptError, MemoryAcceptor};
 
-pub use host::TEST_DEVICE_GPA;
+pub use host::{device_dma, TEST_DEVICE_GPA};
 use measure::Measurements;
 use pages::PageMap;
 
@@ -101,9 +101,13 @@ pub enum Violation {
     QuoteBufferNotShared,
     /// An MMIO TDVMCALL aimed at the TD's RAM.
     MmioToRam,
+    /// A device (the host) reached a private page: private memory was
+    /// handed out for DMA. Fatal on real hardware (the device reads
+    /// ciphertext or garbage; worse, the guest thinks it shared data).
+    DmaFromPrivate,
 }
 
-const VIOLATION_KINDS: usize = 9;
+const VIOLATION_KINDS: usize = 10;
 
 impl Violation {
     fn index(self) -> usize {
@@ -120,6 +124,7 @@ impl Violation {
             Violation::MapGpaNotRam => "MapGPA outside the TD's RAM",
             Violation::QuoteBufferNotShared => "GetQuote buffer not shared",
             Violation::MmioToRam => "MMIO TDVMCALL to the TD's RAM",
+            Violation::DmaFromPrivate => "FATAL: device DMA from a private page",
         }
     }
 }

@@ -33,7 +33,7 @@ pub mod vmcall;
 pub use report::TdReport;
 
 #[cfg(target_os = "none")]
-pub use platform::{TdxAcceptor, TdxPlatform};
+pub use platform::{TdxAcceptor, TdxPlatform, EMULATED_SHARED_PTE_BIT};
 
 #[cfg(target_os = "none")]
 mod platform {
@@ -56,6 +56,13 @@ mod platform {
 
     const PAGE: u64 = 4096;
     const HUGE: u64 = 2 << 20;
+
+    /// Under the emulator, shared mappings carry PTE bit 52 (ignored by the
+    /// MMU) instead of the GPAW shared bit: TCG has no TDX aliasing of
+    /// GPA bit 47, where that bit would address memory that does not
+    /// exist. The emulator checks for this stand-in where a real TD would
+    /// fault without the real bit.
+    pub const EMULATED_SHARED_PTE_BIT: u64 = 1 << 52;
 
     impl TdxPlatform {
         /// Ask the TDX module about this TD (TDG.VP.INFO).
@@ -131,6 +138,18 @@ mod platform {
             vmcall::map_gpa(range.start, range.len(), false, self.shared_bit())?;
             // SAFETY: forwarded: the caller owns the range, unused.
             unsafe { self.accept_memory(range) }
+        }
+
+        fn shared_pte_bits(&self) -> u64 {
+            if self.emulated {
+                EMULATED_SHARED_PTE_BIT
+            } else {
+                self.shared_bit()
+            }
+        }
+
+        fn shared_address_bits(&self) -> u64 {
+            self.shared_bit()
         }
 
         unsafe fn port_read(&self, port: u16, size: IoSize) -> Result<u32, TeeError> {
