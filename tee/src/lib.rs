@@ -31,6 +31,8 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+#[cfg(target_os = "none")]
+pub mod attest;
 pub mod detect;
 #[cfg(all(feature = "emulation", target_os = "none"))]
 pub mod emu;
@@ -55,6 +57,8 @@ mod tests;
 
 pub use platform::{CpuidResult, IoSize, Platform, PlatformKind, TeeError, TeeReport};
 
+#[cfg(target_os = "none")]
+pub use attest::{get_quote, get_report};
 #[cfg(target_os = "none")]
 pub use boot_init::{init, platform, TeeBoot};
 

@@ -357,3 +357,66 @@ mod dma {
         }
     }
 }
+
+#[cfg(feature = "emulation")]
+mod quoting {
+    use framework::ktest;
+    use p256::ecdsa::signature::Verifier;
+    use p256::ecdsa::{Signature, VerifyingKey};
+    use sha2::{Digest, Sha256};
+
+    use crate::emu::quote_service::test_keys;
+    use crate::platform::{TeeError, TeeReport};
+    use crate::tdx::quote::{v4, QuoteStatus};
+
+    fn report(data: &[u8; 64]) -> Option<crate::tdx::TdReport> {
+        if !crate::emu::active() {
+            framework::println!("  (not under --tee tdx-emu: nothing to check)");
+            return None;
+        }
+        let TeeReport::Tdx(report) = crate::get_report(data).expect("TDG.MR.REPORT");
+        Some(report)
+    }
+
+    #[ktest]
+    fn get_quote_returns_a_v4_quote_signed_by_the_test_attestation_key() {
+        let data = [0x5au8; 64];
+        let Some(report) = report(&data) else { return };
+        let quote = crate::get_quote(&report).expect("a quote");
+        assert_eq!(v4::check_shape(&quote), Ok(()));
+        let body = &quote[v4::BODY..v4::BODY + v4::BODY_SIZE];
+        assert_eq!(&body[v4::BODY_MRTD..v4::BODY_MRTD + 48], report.mrtd());
+        assert_eq!(&body[v4::BODY_REPORTDATA..v4::BODY_REPORTDATA + 64], &data);
+        assert_eq!(&body[v4::BODY_RTMR0..v4::BODY_RTMR0 + 48], report.rtmr(0).unwrap());
+        // The signature over header || body verifies under the AK in the quote.
+        let sig_at = v4::SIGNATURE_DATA;
+        let key_bytes = &quote[sig_at + 64..sig_at + 128];
+        assert_eq!(key_bytes, &test_keys::ATTESTATION_KEY_PUBLIC);
+        let mut sec1 = [4u8; 65];
+        sec1[1..].copy_from_slice(key_bytes);
+        let key = VerifyingKey::from_sec1_bytes(&sec1).unwrap();
+        let signature = Signature::from_slice(&quote[sig_at..sig_at + 64]).unwrap();
+        assert!(key.verify(&quote[..v4::SIGNATURE_DATA_LEN], &signature).is_ok());
+        let mut tampered = quote.clone();
+        tampered[v4::BODY + v4::BODY_REPORTDATA] ^= 1;
+        assert!(key.verify(&tampered[..v4::SIGNATURE_DATA_LEN], &signature).is_err());
+        // Certification data: QE report binding the AK, then the TEST chain.
+        let cert = sig_at + 128;
+        assert_eq!(u16::from_le_bytes([quote[cert], quote[cert + 1]]), v4::CERT_TYPE_QE_REPORT);
+        let qe_report = &quote[cert + 6..cert + 6 + v4::QE_REPORT_SIZE];
+        let binding = Sha256::new().chain_update(key_bytes).chain_update(test_keys::QE_AUTH_DATA).finalize();
+        assert_eq!(&qe_report[320..352], binding.as_slice());
+        let tail = core::str::from_utf8(&quote[quote.len() - test_keys::PCK_CHAIN_PEM.len()..]).unwrap();
+        assert!(tail.starts_with("-----BEGIN CERTIFICATE-----"), "{}", &tail[..40]);
+        framework::println!("  quote v4: {} bytes, PCK chain of {} bytes (TEST keys)", quote.len(), tail.len());
+    }
+
+    #[ktest]
+    fn get_quote_of_a_forged_report_is_refused_by_the_quoting_enclave() {
+        let Some(report) = report(&[1; 64]) else { return };
+        let mut bytes = *report.as_bytes();
+        bytes[crate::tdx::report::layout::MRTD] ^= 0xff;
+        let forged = crate::tdx::TdReport::from_bytes(&bytes);
+        assert_eq!(crate::get_quote(&forged), Err(TeeError::Host(QuoteStatus::ERROR)));
+    }
+}

@@ -1,6 +1,7 @@
 //! The emulated host (VMM) behind TDVMCALL: it serves port I/O, MSRs,
 //! CPUID natively (it *is* the host), tracks MapGPA conversions in the
-//! page map, answers GetQuote with "quote service unavailable", and
+//! page map, answers GetQuote through its quoting enclave
+//! ([`super::quote_service`]), and
 //! checks the GHCI register convention the way the TDX module would.
 //!
 //! Owns: the TDVMCALL side of the emulator. Must never: log from the port
@@ -171,13 +172,58 @@ fn get_quote(frame: &mut TrapFrame, shared_bit: u64) -> u64 {
         record(Violation::QuoteBufferNotShared, gpa);
         return vmcall_status::INVALID_OPERAND;
     }
-    // No quote service behind this host (yet): say so in the buffer.
-    let status_field = framework::mm::paddr_to_vaddr(gpa + 8) as *mut u64;
-    // SAFETY: the buffer is shared RAM of the TD in the direct map (checked
-    // above) and at least a header long; the host may write shared memory
-    // at any time, so the guest never holds a Rust reference into it.
-    unsafe { status_field.write_volatile(QuoteStatus::SERVICE_UNAVAILABLE) };
+    // The quote service answers at once (a real one takes seconds; the
+    // guest polls either way).
+    let buffer = SharedBuffer { vaddr: framework::mm::paddr_to_vaddr(gpa), len: len as usize };
+    let (status, out) = serve_quote(&buffer);
+    let out_len = out.as_ref().map_or(0, |quote| quote.len());
+    if let Some(quote) = out {
+        buffer.write(quote::HEADER_SIZE, &quote);
+    }
+    buffer.write(20, &(out_len as u32).to_le_bytes());
+    buffer.write(8, &status.to_le_bytes()); // status last: it releases the guest
     vmcall_status::SUCCESS
+}
+
+/// The guest's shared quote buffer as the host sees it (the emulated host
+/// reads and writes it through the direct map; the guest never holds a
+/// reference into it).
+struct SharedBuffer {
+    vaddr: usize,
+    len: usize,
+}
+
+impl SharedBuffer {
+    fn read(&self, offset: usize, out: &mut [u8]) {
+        if offset + out.len() <= self.len {
+            // SAFETY: inside the shared buffer (checked: shared RAM of the
+            // TD, direct-mapped); shared memory holds no Rust object.
+            unsafe { core::ptr::copy_nonoverlapping((self.vaddr + offset) as *const u8, out.as_mut_ptr(), out.len()) };
+        }
+    }
+    fn write(&self, offset: usize, data: &[u8]) {
+        if offset + data.len() <= self.len {
+            // SAFETY: as in `read`.
+            unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), (self.vaddr + offset) as *mut u8, data.len()) };
+        }
+    }
+}
+
+/// Read the request, ask the quoting enclave: (status, quote).
+fn serve_quote(buffer: &SharedBuffer) -> (u64, Option<alloc::vec::Vec<u8>>) {
+    let mut header = [0u8; quote::HEADER_SIZE];
+    buffer.read(0, &mut header);
+    let version = u64::from_le_bytes(header[0..8].try_into().unwrap_or_default());
+    let in_len = u32::from_le_bytes(header[16..20].try_into().unwrap_or_default()) as usize;
+    if version != quote::VERSION || in_len != 1024 || quote::HEADER_SIZE + in_len > buffer.len {
+        return (QuoteStatus::ERROR, None);
+    }
+    let mut report = [0u8; 1024];
+    buffer.read(quote::HEADER_SIZE, &mut report);
+    match super::quote_service::quote(&report) {
+        Ok(q) if quote::HEADER_SIZE + q.len() <= buffer.len => (QuoteStatus::SUCCESS, Some(q)),
+        _ => (QuoteStatus::ERROR, None),
+    }
 }
 
 /// The emulated host's devices touching guest memory (DMA) at `address`

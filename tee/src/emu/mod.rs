@@ -16,6 +16,7 @@
 //! | [`pages`] | per-page state: unaccepted / private / shared |
 //! | [`measure`] | MRTD, RTMRs, TDREPORT and its MAC |
 //! | [`firmware`] | the memory map TDVF would report (unaccepted RAM) |
+//! | [`quote_service`] | the host's quote service: quote v4 under TEST keys |
 //! | [`ve`] | synthetic #VE with matching VE info, on request of a test |
 //!
 //! Strictness: every misuse a real TDX module or host would punish (or
@@ -31,6 +32,7 @@ mod host;
 pub mod measure;
 mod module;
 pub mod pages;
+pub mod quote_service;
 pub mod ve;
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};

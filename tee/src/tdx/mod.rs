@@ -8,7 +8,8 @@
 //! | [`calls`] | TDG.VP.INFO, TDG.MEM.PAGE.ACCEPT, TDG.MR.RTMR.EXTEND, TDG.MR.REPORT |
 //! | [`vmcall`] | TDVMCALL: port I/O, MSR, CPUID, HLT, MapGPA, GetQuote (host answers validated) |
 //! | [`report`] | the TDREPORT layout |
-//! | [`quote`] | the GetQuote buffer header |
+//! | [`quote`] | the GetQuote buffer header, the quote v4 layout |
+//! | [`quoting`] | GetQuote with a shared buffer, polling with a timeout |
 //! | [`ve`] | the #VE handler: CPUID, port I/O, MSR, HLT, MMIO through TDVMCALL |
 //! | [`insn`] | decoding the instruction behind an MMIO #VE |
 //!
@@ -22,6 +23,8 @@ pub mod abi;
 pub mod calls;
 pub mod insn;
 pub mod quote;
+#[cfg(target_os = "none")]
+pub mod quoting;
 pub mod report;
 #[cfg(target_os = "none")]
 pub mod tdcall;
