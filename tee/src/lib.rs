@@ -48,6 +48,8 @@ pub mod emu {
 pub mod native;
 pub mod platform;
 #[cfg(target_os = "none")]
+pub mod rejected;
+#[cfg(target_os = "none")]
 pub mod sharing;
 pub mod tdx;
 #[cfg(target_os = "none")]
@@ -134,7 +136,13 @@ mod boot_init {
     #[cfg(feature = "emulation")]
     fn emulated_tdx(boot: &mut &'static BootInfo) -> &'static dyn Platform {
         *boot = crate::emu::install(boot);
-        tdx(true)
+        let platform = tdx(true);
+        if detect::emulation_hostile(boot.cmdline()) {
+            let seed = framework::arch::rdtsc();
+            crate::emu::hostile::enable(seed);
+            framework::println!("tee: tdx-emu HOSTILE mode: the emulated host lies in its answers (seed {:#x})", seed);
+        }
+        platform
     }
 
     #[cfg(not(feature = "emulation"))]

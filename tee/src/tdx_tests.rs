@@ -420,3 +420,108 @@ mod quoting {
         assert_eq!(crate::get_quote(&forged), Err(TeeError::Host(QuoteStatus::ERROR)));
     }
 }
+
+#[cfg(feature = "emulation")]
+mod hostile {
+    use core::time::Duration;
+
+    use framework::ktest;
+    use framework::mm::DmaBuffer;
+
+    use crate::emu::hostile::{self, TAMPERED};
+    use crate::emu::ve::{self as inject, VeRequest};
+    use crate::emu::{self, TEST_DEVICE_GPA};
+    use crate::platform::{IoSize, TeeReport};
+    use crate::tdx::{calls, quote::v4, vmcall};
+
+    /// Thousands of lies from the host, through every path that asks it
+    /// something: the kernel must come out the other end (no panic, every
+    /// value it kept within its width), logging what it refused.
+    #[ktest]
+    fn hostile_host_answers_never_panic() {
+        if !emu::active() || !hostile::enabled() {
+            framework::println!("  (not under --tee tdx-emu --hostile: nothing to check)");
+            return;
+        }
+        let shared_bit = calls::vp_info().expect("TDG.VP.INFO (the module stays honest)").shared_bit();
+        let TeeReport::Tdx(report) = crate::get_report(&[7; 64]).expect("TDG.MR.REPORT");
+        let (tampered_before, rejected_before) = (TAMPERED.load(core::sync::atomic::Ordering::Relaxed), crate::rejected::count());
+        let (mut quotes_ok, mut quotes_refused, mut dma_ok, mut dma_refused) = (0, 0, 0, 0);
+        const ROUNDS: u32 = 6000;
+        for round in 0..ROUNDS {
+            let r = hostile::next();
+            let size = [IoSize::Byte, IoSize::Word, IoSize::Dword][(r >> 8) as usize % 3];
+            match r % 11 {
+                0 => {
+                    // COM2, absent on this rig: the host may say anything.
+                    if let Ok(value) = vmcall::io_read(0x2f8 + (r >> 16) as u16 % 8, size) {
+                        assert_eq!(value & !size.mask(), 0);
+                    }
+                }
+                1 => drop(vmcall::cpuid((r >> 32) as u32, 0)),
+                2 => drop(vmcall::rdmsr(0x175)),
+                3 => {
+                    let mmio_size = [1u8, 2, 4, 8][(r >> 12) as usize % 4];
+                    if let Ok(value) = vmcall::mmio_read((TEST_DEVICE_GPA + 8 * ((r >> 20) % 64)) | shared_bit, mmio_size, shared_bit) {
+                        assert_eq!(value & !crate::tdx::insn::mask(mmio_size), 0);
+                    }
+                }
+                4 => {
+                    let _irqs = framework::arch::irq::disable_local();
+                    inject::arm(VeRequest::Instruction);
+                    let (eax, ecx): (u32, u32);
+                    // SAFETY: the armed #VE emulates `cpuid` (rbx saved
+                    // and restored around it) and resumes after it.
+                    unsafe {
+                        core::arch::asm!("mov {b}, rbx", "ud2", "cpuid", "mov rbx, {b}", b = out(reg) _,
+                            inout("eax") 0x4000_0000u32 => eax, inout("ecx") 0u32 => ecx, out("edx") _)
+                    };
+                    let _ = (eax, ecx);
+                }
+                5 => {
+                    let _irqs = framework::arch::irq::disable_local();
+                    static DECOY: [u64; 2] = [0; 2];
+                    let gla = DECOY.as_ptr() as u64;
+                    inject::arm(VeRequest::Mmio { gpa: TEST_DEVICE_GPA | shared_bit, gla });
+                    let mut value = 0x1111_1111_0000_0000u64;
+                    // SAFETY: the armed #VE emulates the 2-byte load.
+                    unsafe { core::arch::asm!("ud2", "mov {v:x}, word ptr [{p}]", p = in(reg) gla, v = inout(reg) value) };
+                    assert_eq!(value >> 16, 0x1111_1111_0000, "a 16-bit load keeps the upper bits");
+                }
+                6 => {
+                    let _irqs = framework::arch::irq::disable_local();
+                    inject::arm(VeRequest::Instruction);
+                    let mut rax = 0xabcd_0000_0000_0000u64;
+                    // SAFETY: the armed #VE emulates `in al, dx` (COM2).
+                    unsafe { core::arch::asm!("ud2", "in al, dx", inout("rax") rax, in("dx") 0x2f9u16) };
+                    assert_eq!(rax >> 8, 0xabcd_0000_0000_00, "an 8-bit in keeps the other bits");
+                }
+                7 => drop(vmcall::hlt(true)),
+                8 | 9 if round % 16 == 0 => match DmaBuffer::alloc((r >> 40) as u8 % 3) {
+                    Ok(buffer) => {
+                        buffer.write_bytes(0, &[1, 2, 3]).unwrap();
+                        dma_ok += 1;
+                    }
+                    Err(_) => dma_refused += 1,
+                },
+                10 if round % 8 == 0 => match crate::attest::get_quote_within(&report, Duration::from_millis(20)) {
+                    Ok(quote) => {
+                        assert_eq!(v4::check_shape(&quote), Ok(()));
+                        quotes_ok += 1;
+                    }
+                    Err(_) => quotes_refused += 1,
+                },
+                _ => drop(vmcall::setup_event_notify(0x40)),
+            }
+        }
+        let tampered = TAMPERED.load(core::sync::atomic::Ordering::Relaxed) - tampered_before;
+        let rejected = crate::rejected::count() - rejected_before;
+        let (_, leaked) = framework::mm::dma::stats();
+        framework::println!(
+            "  {} rounds, {} falsified host answers, {} rejected and logged; quotes {} ok / {} refused; DMA buffers {} ok / {} refused, {} pages leaked (unknown state)",
+            ROUNDS, tampered, rejected, quotes_ok, quotes_refused, dma_ok, dma_refused, leaked
+        );
+        assert!(tampered >= 2000, "only {} falsified answers", tampered);
+        assert!(rejected >= 1, "nothing was rejected");
+    }
+}

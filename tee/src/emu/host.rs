@@ -44,6 +44,7 @@ pub(super) fn vmcall(frame: &mut TrapFrame, shared_bit: u64) {
         frame.r10 = vmcall_status::INVALID_OPERAND; // vendor-specific calls: none
         return;
     }
+    let (function, port) = (frame.r11, frame.r14);
     frame.r10 = match frame.r11 {
         vmcall::IO => io(frame),
         vmcall::RDMSR => {
@@ -89,6 +90,7 @@ pub(super) fn vmcall(frame: &mut TrapFrame, shared_bit: u64) {
         vmcall::REPORT_FATAL_ERROR => panic!("tdx-emu: the TD reported a fatal error (code {:#x})", frame.r12),
         _ => vmcall_status::INVALID_OPERAND,
     };
+    super::hostile::tamper_vmcall(frame, function, port);
 }
 
 fn io(frame: &mut TrapFrame) -> u64 {
@@ -182,6 +184,7 @@ fn get_quote(frame: &mut TrapFrame, shared_bit: u64) -> u64 {
     }
     buffer.write(20, &(out_len as u32).to_le_bytes());
     buffer.write(8, &status.to_le_bytes()); // status last: it releases the guest
+    super::hostile::tamper_quote_buffer(buffer.len, &|offset, bytes| buffer.write(offset, bytes));
     vmcall_status::SUCCESS
 }
 

@@ -17,6 +17,7 @@
 //! | [`measure`] | MRTD, RTMRs, TDREPORT and its MAC |
 //! | [`firmware`] | the memory map TDVF would report (unaccepted RAM) |
 //! | [`quote_service`] | the host's quote service: quote v4 under TEST keys |
+//! | [`hostile`] | hostile mode: the host lies in its answers |
 //! | [`ve`] | synthetic #VE with matching VE info, on request of a test |
 //!
 //! Strictness: every misuse a real TDX module or host would punish (or
@@ -29,6 +30,7 @@
 pub mod decode;
 pub mod firmware;
 mod host;
+pub mod hostile;
 pub mod measure;
 mod module;
 pub mod pages;

@@ -55,16 +55,20 @@ pub fn get_quote(report: &TdReport, shared_bit: u64, timeout: Duration) -> Resul
     let mut copy = alloc::vec![0u8; buffer.len()];
     buffer.read_bytes(0, &mut copy).map_err(|_| TeeError::BadResponse("quote buffer"))?;
     drop(buffer);
-    let response = quote::parse_response(&copy).map_err(TeeError::BadResponse)?;
+    let rejected = |why: &'static str| {
+        crate::rejected::reject(why, u64::from_le_bytes(copy[8..16].try_into().unwrap_or_default()));
+        TeeError::BadResponse(why)
+    };
+    let response = quote::parse_response(&copy).map_err(rejected)?;
     match response.status {
         QuoteStatus::Success => {}
-        QuoteStatus::InFlight => return Err(TeeError::BadResponse("quote status flipped back to in flight")),
+        QuoteStatus::InFlight => return Err(rejected("quote status flipped back to in flight")),
         QuoteStatus::Error | QuoteStatus::ServiceUnavailable => {
             return Err(TeeError::Host(u64::from_le_bytes(copy[8..16].try_into().unwrap_or_default())))
         }
-        QuoteStatus::Unknown(_) => return Err(TeeError::BadResponse("unknown quote status")),
+        QuoteStatus::Unknown(_) => return Err(rejected("unknown quote status")),
     }
     let quote = copy[quote::HEADER_SIZE..quote::HEADER_SIZE + response.out_len].to_vec();
-    v4::check_shape(&quote).map_err(TeeError::BadResponse)?;
+    v4::check_shape(&quote).map_err(rejected)?;
     Ok(quote)
 }

@@ -6,7 +6,10 @@
 //! instruction, as Linux's `arch/x86/coco/tdx/tdx.c` does.
 //!
 //! Trust: VEINFO comes from the TDX module (trusted, still range-checked);
-//! everything the host answers is masked to the instruction's width. The
+//! everything the host answers is masked to the instruction's width, and
+//! a host refusal never kills the kernel: the instruction completes as on
+//! an absent device (reads all-ones or zero, writes dropped; MSRs take
+//! their fixup if they have one) and the refusal is logged. The
 //! length of an MMIO instruction comes from our own decoder ([`insn`]),
 //! never from anyone else. From user mode only CPUID is emulated (as
 //! Linux); everything else stays unresolved and becomes a signal.
@@ -88,7 +91,10 @@ fn emulate(frame: &mut TrapFrame, info: &VeInfo) -> Result<(), &'static str> {
         reason::CPUID => {
             let (leaf, subleaf) = (frame.rax as u32, frame.rcx as u32);
             let r = if HOST_CPUID_LEAVES.contains(&leaf) {
-                vmcall::cpuid(leaf, subleaf).map_err(|_| "host refused CPUID")?
+                vmcall::cpuid(leaf, subleaf).unwrap_or_else(|error| {
+                    refused("CPUID", error);
+                    crate::platform::CpuidResult::default()
+                })
             } else {
                 crate::platform::CpuidResult::default()
             };
@@ -96,18 +102,31 @@ fn emulate(frame: &mut TrapFrame, info: &VeInfo) -> Result<(), &'static str> {
         }
         reason::HLT => {
             let interrupts_blocked = frame.rflags & (1 << 9) == 0;
-            vmcall::hlt(interrupts_blocked).map_err(|_| "host refused HLT")?;
+            // A refused HLT is a spurious wake-up: callers loop.
+            if let Err(error) = vmcall::hlt(interrupts_blocked) {
+                refused("HLT", error);
+            }
         }
         reason::RDMSR => match vmcall::rdmsr(frame.rcx as u32) {
             Ok(value) => (frame.rax, frame.rdx) = (value & 0xffff_ffff, value >> 32),
             // The host says no such MSR: the #GP the instruction would
-            // have raised, i.e. its fixup if it has one.
-            Err(_) => return general_protection(frame),
+            // have raised, i.e. its fixup if it has one; else it reads 0
+            // (Linux: "unchecked MSR access error", and on).
+            Err(error) => {
+                if general_protection(frame) {
+                    return Ok(());
+                }
+                refused("RDMSR", error);
+                (frame.rax, frame.rdx) = (0, 0);
+            }
         },
         reason::WRMSR => {
             let value = (frame.rdx << 32) | (frame.rax & 0xffff_ffff);
-            if vmcall::wrmsr(frame.rcx as u32, value).is_err() {
-                return general_protection(frame);
+            if let Err(error) = vmcall::wrmsr(frame.rcx as u32, value) {
+                if general_protection(frame) {
+                    return Ok(());
+                }
+                refused("WRMSR", error); // dropped
             }
         }
         reason::IO => port_io(frame, info.exit_qualification)?,
@@ -117,15 +136,26 @@ fn emulate(frame: &mut TrapFrame, info: &VeInfo) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The instruction faulted (#GP): continue at its fixup, if it has one.
-fn general_protection(frame: &mut TrapFrame) -> Result<(), &'static str> {
+/// The instruction faulted (#GP): continue at its fixup, if it has one
+/// (true).
+fn general_protection(frame: &mut TrapFrame) -> bool {
     match framework::arch::extable::fixup_for(frame.rip) {
         Some(fixup) => {
             frame.rip = fixup;
-            Ok(())
+            true
         }
-        None => Err("the host refused the MSR access"),
+        None => false,
     }
+}
+
+/// The host refused what the instruction asked: logged (rate-limited),
+/// and the instruction completes with a harmless result.
+fn refused(what: &str, error: crate::platform::TeeError) {
+    let status = match error {
+        crate::platform::TeeError::Host(status) | crate::platform::TeeError::Module(status) => status,
+        _ => 0,
+    };
+    crate::rejected::reject(what, status);
 }
 
 /// Port I/O exit qualification (Intel SDM, "Exit Qualification for I/O
@@ -138,11 +168,16 @@ fn port_io(frame: &mut TrapFrame, qualification: u64) -> Result<(), &'static str
     }
     let port = (qualification >> 16) as u16;
     if qualification & (1 << 3) != 0 {
-        let value = vmcall::io_read(port, size).unwrap_or(size.mask());
+        let value = vmcall::io_read(port, size).unwrap_or_else(|error| {
+            refused("port read", error);
+            size.mask()
+        });
         frame.rax = insn::write_gpr(frame.rax, insn::Gpr { index: 0, high_byte: false }, size.bytes(), u64::from(value));
     } else {
         // A refused write is dropped, as a write to an absent port is.
-        let _ = vmcall::io_write(port, size, frame.rax as u32 & size.mask());
+        if let Err(error) = vmcall::io_write(port, size, frame.rax as u32 & size.mask()) {
+            refused("port write", error);
+        }
     }
     Ok(())
 }
@@ -187,14 +222,21 @@ fn mmio(frame: &mut TrapFrame, info: &VeInfo) -> Result<(), &'static str> {
     match decoded.op {
         MmioOp::StoreReg(gpr) => {
             let value = insn::read_gpr(gpr_value(frame, gpr.index), gpr, decoded.size);
-            vmcall::mmio_write(info.gpa, decoded.size, value, shared_bit).map_err(|_| "host refused the MMIO write")?;
+            if let Err(error) = vmcall::mmio_write(info.gpa, decoded.size, value, shared_bit) {
+                refused("MMIO write", error); // dropped, as to an absent device
+            }
         }
         MmioOp::StoreImm(value) => {
-            vmcall::mmio_write(info.gpa, decoded.size, value, shared_bit).map_err(|_| "host refused the MMIO write")?;
+            if let Err(error) = vmcall::mmio_write(info.gpa, decoded.size, value, shared_bit) {
+                refused("MMIO write", error);
+            }
         }
         MmioOp::Load { dest, dest_size } => {
             // A refused read reads as all-ones, as from an absent device.
-            let value = vmcall::mmio_read(info.gpa, decoded.size, shared_bit).unwrap_or(insn::mask(decoded.size));
+            let value = vmcall::mmio_read(info.gpa, decoded.size, shared_bit).unwrap_or_else(|error| {
+                refused("MMIO read", error);
+                insn::mask(decoded.size)
+            });
             let register = gpr_mut(frame, dest.index);
             *register = insn::write_gpr(*register, dest, dest_size, value);
         }

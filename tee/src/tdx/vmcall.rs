@@ -117,6 +117,7 @@ pub fn map_gpa(start: u64, len: u64, to_shared: bool, shared_bit: u64) -> Result
             (vmcall_status::RETRY, out) => {
                 let next = out.r11 & !shared_bit;
                 if !next.is_multiple_of(PAGE) || next < gpa || next >= end {
+                    crate::rejected::reject("MapGPA retry address outside the request", out.r11);
                     return Err(TeeError::BadResponse("MapGPA retry address outside the request"));
                 }
                 if next == gpa {
