@@ -30,6 +30,9 @@ Options of `umbra run`:
   --append ARGS                            extra kernel command line
   --add HOST_PATH:GUEST_PATH               put a file or directory (recursively)
                                            into the initramfs; repeatable
+  --hostile                                with --tee tdx-emu: the emulated host
+                                           answers with random and boundary
+                                           values (robustness tests)
   --busybox                                put the host's static busybox at
                                            /bin/busybox with links for all its
                                            applets, /bin/sh, /tmp, /root,
@@ -130,6 +133,8 @@ pub struct RunOptions {
     pub print_cmd: bool,
     /// `--busybox`: busybox userland in the initramfs.
     pub busybox: bool,
+    /// `--hostile` (with `--tee tdx-emu`): the emulated host lies.
+    pub hostile: bool,
     /// Guest command (after `--`); empty means interactive console.
     pub command: Vec<String>,
 }
@@ -148,6 +153,7 @@ impl Default for RunOptions {
             timeout: None,
             print_cmd: false,
             busybox: false,
+            hostile: false,
             command: Vec::new(),
         }
     }
@@ -159,7 +165,7 @@ impl RunOptions {
         let mut s = String::from("console=ttyS0");
         if self.tee == Tee::TdxEmu {
             // The kernel's only way to learn that emulation is wanted.
-            s.push_str(" umbra.tee_emu=tdx");
+            s.push_str(if self.hostile { " umbra.tee_emu=tdx,hostile" } else { " umbra.tee_emu=tdx" });
         }
         for a in &self.append {
             if !a.is_empty() {
@@ -241,12 +247,14 @@ fn parse_run(args: &[String]) -> Result<Command, String> {
             Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
             _ => (arg.as_str(), None),
         };
-        if name == "--print-cmd" || name == "--busybox" {
+        if name == "--print-cmd" || name == "--busybox" || name == "--hostile" {
             if inline.is_some() {
                 return Err(format!("{name} takes no value"));
             }
             if name == "--busybox" {
                 o.busybox = true;
+            } else if name == "--hostile" {
+                o.hostile = true;
             } else {
                 o.print_cmd = true;
             }
@@ -285,6 +293,9 @@ fn parse_run(args: &[String]) -> Result<Command, String> {
             "--timeout" => o.timeout = Some(parse_timeout(&value)?),
             _ => unreachable!("is_valued_option covers {name}"),
         }
+    }
+    if o.hostile && o.tee != Tee::TdxEmu {
+        return Err("--hostile needs --tee tdx-emu (it makes the emulated host lie)".into());
     }
     Ok(Command::Run(o))
 }
@@ -473,6 +484,15 @@ mod tests {
         assert!(o.print_cmd);
         assert!(o.busybox);
         assert_eq!(o.command, args(&["echo", "--tee", "hi"]));
+    }
+
+    #[test]
+    fn hostile_needs_the_tdx_emulator() {
+        let o = run(&["run", "--tee", "tdx-emu", "--hostile"]);
+        assert!(o.hostile);
+        assert_eq!(o.cmdline(), "console=ttyS0 umbra.tee_emu=tdx,hostile");
+        assert!(parse(&args(&["run", "--hostile"])).is_err());
+        assert!(parse(&args(&["run", "--tee", "tdx-emu", "--hostile=1"])).is_err());
     }
 
     #[test]

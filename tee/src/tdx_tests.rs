@@ -440,7 +440,7 @@ mod hostile {
     #[ktest]
     fn hostile_host_answers_never_panic() {
         if !emu::active() || !hostile::enabled() {
-            framework::println!("  (not under --tee tdx-emu --hostile: nothing to check)");
+            framework::println!("  (hostile mode is off (--hostile): nothing to check)");
             return;
         }
         let shared_bit = calls::vp_info().expect("TDG.VP.INFO (the module stays honest)").shared_bit();
