@@ -30,6 +30,9 @@ Options of `umbra run`:
   --append ARGS                            extra kernel command line
   --add HOST_PATH:GUEST_PATH               put a file or directory (recursively)
                                            into the initramfs; repeatable
+  --hostile                                with --tee tdx-emu: the emulated host
+                                           answers with random and boundary
+                                           values (robustness tests)
   --userland busybox|none                  the guest's userland (default busybox):
                                            busybox puts the host's static busybox
                                            at /bin/busybox with links for all its
@@ -156,6 +159,8 @@ pub struct RunOptions {
     pub print_cmd: bool,
     /// `--userland` (`--busybox`, `--no-busybox`).
     pub userland: Userland,
+    /// `--hostile` (with `--tee tdx-emu`): the emulated host lies.
+    pub hostile: bool,
     /// Guest command (after `--`); empty means interactive console.
     pub command: Vec<String>,
 }
@@ -174,6 +179,7 @@ impl Default for RunOptions {
             timeout: None,
             print_cmd: false,
             userland: Userland::Busybox,
+            hostile: false,
             command: Vec::new(),
         }
     }
@@ -185,7 +191,7 @@ impl RunOptions {
         let mut s = String::from("console=ttyS0");
         if self.tee == Tee::TdxEmu {
             // The kernel's only way to learn that emulation is wanted.
-            s.push_str(" umbra.tee_emu=tdx");
+            s.push_str(if self.hostile { " umbra.tee_emu=tdx,hostile" } else { " umbra.tee_emu=tdx" });
         }
         for a in &self.append {
             if !a.is_empty() {
@@ -267,13 +273,14 @@ fn parse_run(args: &[String]) -> Result<Command, String> {
             Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
             _ => (arg.as_str(), None),
         };
-        if matches!(name, "--print-cmd" | "--busybox" | "--no-busybox") {
+        if matches!(name, "--print-cmd" | "--busybox" | "--no-busybox" | "--hostile") {
             if inline.is_some() {
                 return Err(format!("{name} takes no value"));
             }
             match name {
                 "--busybox" => o.userland = Userland::Busybox,
                 "--no-busybox" => o.userland = Userland::None,
+                "--hostile" => o.hostile = true,
                 _ => o.print_cmd = true,
             }
             continue;
@@ -312,6 +319,9 @@ fn parse_run(args: &[String]) -> Result<Command, String> {
             "--userland" => o.userland = pick(name, &value, &Userland::ALL, |u| u.name())?,
             _ => unreachable!("is_valued_option covers {name}"),
         }
+    }
+    if o.hostile && o.tee != Tee::TdxEmu {
+        return Err("--hostile needs --tee tdx-emu (it makes the emulated host lie)".into());
     }
     Ok(Command::Run(o))
 }
@@ -503,6 +513,15 @@ mod tests {
         assert!(o.print_cmd);
         assert_eq!(o.userland, Userland::None);
         assert_eq!(o.command, args(&["echo", "--tee", "hi"]));
+    }
+
+    #[test]
+    fn hostile_needs_the_tdx_emulator() {
+        let o = run(&["run", "--tee", "tdx-emu", "--hostile"]);
+        assert!(o.hostile);
+        assert_eq!(o.cmdline(), "console=ttyS0 umbra.tee_emu=tdx,hostile");
+        assert!(parse(&args(&["run", "--hostile"])).is_err());
+        assert!(parse(&args(&["run", "--tee", "tdx-emu", "--hostile=1"])).is_err());
     }
 
     #[test]

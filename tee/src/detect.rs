@@ -45,10 +45,21 @@ pub enum EmulationRequest<'a> {
 }
 
 /// The emulation the command line asks for, if any (last one wins).
+/// Options after a comma (`umbra.tee_emu=tdx,hostile`) are read by
+/// [`emulation_hostile`].
 pub fn emulation_request(cmdline: &str) -> Option<EmulationRequest<'_>> {
-    cmdline.split_ascii_whitespace().filter_map(|word| word.strip_prefix("umbra.tee_emu=")).next_back().map(|value| match value {
+    emulation_value(cmdline).map(|value| value.split(',').next().unwrap_or(value)).map(|value| match value {
         "tdx" => EmulationRequest::Tdx,
         "snp" => EmulationRequest::Snp,
         other => EmulationRequest::Unknown(other),
     })
+}
+
+fn emulation_value(cmdline: &str) -> Option<&str> {
+    cmdline.split_ascii_whitespace().filter_map(|word| word.strip_prefix("umbra.tee_emu=")).next_back()
+}
+
+/// Does `umbra.tee_emu=` ask for hostile mode (`...,hostile`)?
+pub fn emulation_hostile(cmdline: &str) -> bool {
+    emulation_value(cmdline).is_some_and(|value| value.split(',').skip(1).any(|option| option == "hostile"))
 }

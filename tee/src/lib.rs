@@ -21,9 +21,7 @@
 //! except through an explicit, zeroing conversion; run the emulator on a
 //! real TDX/SNP guest.
 //!
-//! Not yet: SEV-SNP (detected, refused), the #VE handler (and with it
-//! CPUID/MSR/MMIO/HLT from code that does not go through [`Platform`]),
-//! the TDX AP wake-up mailbox, shared DMA buffers (PTE shared bit),
+//! Not yet: SEV-SNP (detected, refused), the TDX AP wake-up mailbox, shared DMA buffers (PTE shared bit),
 //! GetQuote beyond its TDVMCALL and buffer codec.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -33,6 +31,8 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+#[cfg(target_os = "none")]
+pub mod attest;
 pub mod detect;
 #[cfg(all(feature = "emulation", target_os = "none"))]
 pub mod emu;
@@ -47,12 +47,20 @@ pub mod emu {
 #[cfg(target_os = "none")]
 pub mod native;
 pub mod platform;
+#[cfg(target_os = "none")]
+pub mod rejected;
+#[cfg(target_os = "none")]
+pub mod sharing;
 pub mod tdx;
+#[cfg(target_os = "none")]
+mod tdx_tests;
 #[cfg(target_os = "none")]
 mod tests;
 
 pub use platform::{CpuidResult, IoSize, Platform, PlatformKind, TeeError, TeeReport};
 
+#[cfg(target_os = "none")]
+pub use attest::{get_quote, get_report};
 #[cfg(target_os = "none")]
 pub use boot_init::{init, platform, TeeBoot};
 
@@ -119,6 +127,8 @@ mod boot_init {
             (PlatformKind::None, None) => &NoTee,
         };
         PLATFORM.call_once(|| platform);
+        static SHARING: spin::Once<crate::sharing::PlatformSharing> = spin::Once::new();
+        framework::mm::dma::set_shared_memory(SHARING.call_once(|| crate::sharing::PlatformSharing(platform)));
         print_boot_line(platform);
         TeeBoot { platform, boot }
     }
@@ -126,7 +136,13 @@ mod boot_init {
     #[cfg(feature = "emulation")]
     fn emulated_tdx(boot: &mut &'static BootInfo) -> &'static dyn Platform {
         *boot = crate::emu::install(boot);
-        tdx(true)
+        let platform = tdx(true);
+        if detect::emulation_hostile(boot.cmdline()) {
+            let seed = framework::arch::rdtsc();
+            crate::emu::hostile::enable(seed);
+            framework::println!("tee: tdx-emu HOSTILE mode: the emulated host lies in its answers (seed {:#x})", seed);
+        }
+        platform
     }
 
     #[cfg(not(feature = "emulation"))]
@@ -141,6 +157,7 @@ mod boot_init {
             TdxPlatform::probe(emulated).unwrap_or_else(|error| panic!("tee: TDG.VP.INFO failed: {}", error))
         });
         framework::arch::port::set_port_io_hook(crate::tdx::port_io_through_host);
+        crate::tdx::ve::install(tdx.shared_bit());
         let acceptor: &'static dyn MemoryAcceptor = TDX_ACCEPTOR.call_once(|| TdxAcceptor(tdx));
         #[cfg(feature = "emulation")]
         let acceptor: &'static dyn MemoryAcceptor = if emulated {

@@ -138,6 +138,18 @@ pub trait Platform: Sync {
     /// caller has removed every shared mapping of the range.
     unsafe fn convert_to_private(&self, range: PhysRange) -> Result<(), TeeError>;
 
+    /// Bits a PTE mapping shared memory carries (TDX: the GPAW shared
+    /// bit; none where shared means "C-bit clear" or nothing is hidden).
+    fn shared_pte_bits(&self) -> u64 {
+        0
+    }
+
+    /// Bits of the address the host and its devices use for shared memory
+    /// (TDX: the shared bit).
+    fn shared_address_bits(&self) -> u64 {
+        0
+    }
+
     /// Read a port.
     ///
     /// # Safety

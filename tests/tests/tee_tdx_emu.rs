@@ -108,3 +108,39 @@ fn real_tdx_command_line_and_refusal() {
     let tcg = umbra_run_with_kernel(&kernel).opts(["--tee", "tdx", "--accel", "tcg"]).guest(&["exit", "0"]);
     tcg.assert_code(2).assert_stderr_contains("--tee tdx needs KVM");
 }
+
+/// Hostile mode: the emulated host falsifies its answers; thousands of
+/// them go through every guest path that asks the host something (#VE
+/// emulation, port/MMIO/MSR/CPUID TDVMCALLs, MapGPA for DMA buffers,
+/// GetQuote) and the kernel neither panics nor keeps a value it should
+/// have refused; refusals are logged.
+#[test]
+fn hostile_host_thousands_of_lies_without_a_panic() {
+    let out = umbra_run_with_kernel(&emulation_image())
+        .accel("tcg")
+        .timeout(600)
+        .opts(["--tee", "tdx-emu", "--hostile", "--mem", "1G"])
+        .guest(&["ktest", "hostile"]);
+    assert_all_pass(&out);
+    assert!(out.line_starting("tee: tdx-emu HOSTILE mode").contains("seed"), "{out:?}");
+    let summary = out.line_starting("  6000 rounds, ");
+    let tampered: u64 = summary.split(", ").nth(1).and_then(|s| s.split(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(tampered >= 2000, "{summary}");
+    out.assert_stdout_contains("tee: rejected host answer #1: ");
+    out.assert_stdout_lacks("panicked");
+}
+
+/// A busybox workload boots and runs to its exit status under a hostile
+/// host (the console and clock ports stay honest; see emu::hostile).
+#[test]
+fn hostile_host_under_a_busybox_workload() {
+    let out = umbra_run_with_kernel(&emulation_image())
+        .accel("tcg")
+        .timeout(600)
+        .opts(["--tee", "tdx-emu", "--hostile", "--busybox"])
+        .guest(&["sh", "-c", "for i in 1 2 3; do echo round $i; done; ls /bin | wc -l > /tmp/n; cat /tmp/n; seq 1 200 | sort -rn | head -1; exit 7"]);
+    out.assert_code(7);
+    out.assert_stdout_line("round 3");
+    out.assert_stdout_line("200");
+    assert!(out.line_starting("tee: tdx-emu HOSTILE mode").contains("seed"), "{out:?}");
+}

@@ -276,6 +276,24 @@ pub fn set_invalid_opcode_hook(hook: ExceptionHook) -> Option<ExceptionHook> {
     EXCEPTION_HOOKS[usize::from(INVALID_OPCODE)].replace(Some(hook))
 }
 
+/// Deliver exception `vector` (no error code) on `frame` as if the CPU had
+/// raised it there: the same policy as a real one (hook, else fatal), for
+/// kernel or user frames. For a TEE emulator that synthesises exceptions
+/// (#VE, #VC) TCG cannot raise; called from within another exception's
+/// hook, with interrupts off. Returns whether it was resolved (a user
+/// frame that is not becomes the caller's problem, as in
+/// [`handle_user_exception`]).
+pub fn deliver_exception(frame: &mut TrapFrame, vector: u8) -> bool {
+    frame.vector = u64::from(vector);
+    frame.error_code = 0;
+    if frame.from_user() {
+        return handle_user_exception(frame, 0);
+    }
+    TRAP_COUNTS[usize::from(vector)].fetch_add(1, Ordering::Relaxed);
+    exception(frame, vector);
+    true
+}
+
 static TRAP_COUNTS: [AtomicU64; 256] = [const { AtomicU64::new(0) }; 256];
 static FIXUP_COUNTS: [AtomicU64; 32] = [const { AtomicU64::new(0) }; 32];
 

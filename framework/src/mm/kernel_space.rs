@@ -5,6 +5,9 @@
 //!                        low 4 GiB and every GiB the memory map touches,
 //!                        1 GiB pages where the CPU has them, else 2 MiB;
 //!                        RW, NX, global
+//! 0xffff_c000_0000_0000  the shared-memory window (PML4 384): shared
+//!                        aliases of DMA buffers, 4 KiB pages, RW, NX,
+//!                        not global, filled at run time ([`super::dma`])
 //! 0xffff_ffff_8100_0000  the kernel image at its link address (PML4 511),
 //!                        4 KiB pages: text RX, rodata R+NX, data/bss RW+NX
 //! ```
@@ -146,6 +149,11 @@ pub(crate) unsafe fn init(boot: &BootInfo, free: &mut RangeSet<PLAN_CAPACITY>, d
         }
     }
 
+    // The shared-memory window's PML4 entry (empty below: filled as DMA
+    // buffers come and go, seen by every address space through this one
+    // entry).
+    builder.child(root, index(super::dma::SHARED_WINDOW, 4), kernel_table);
+
     // The kernel image, section by section.
     let text = core::ptr::addr_of!(__text_start) as usize;
     let rodata = core::ptr::addr_of!(__rodata_start) as usize;
@@ -240,6 +248,12 @@ impl BootTableBuilder<'_> {
         self.write(table, index, child | flags);
         child
     }
+}
+
+/// The raw entry that maps kernel address `vaddr` and its level, if any
+/// (tests check the flags of shared mappings).
+pub fn kernel_pte(vaddr: usize) -> Option<(u64, u32)> {
+    kernel_mapping(vaddr).map(|(pte, level)| (pte.0, level))
 }
 
 /// The entry that maps `vaddr` in the kernel's tables, with its level (1 =

@@ -9,7 +9,9 @@
 //!   copy-on-write fork ([`vm_space`]);
 //! - [`handle_page_fault`] for the trap code ([`fault`]);
 //! - [`MemoryAcceptor`]: the hook the tee layer implements to accept
-//!   memory on TDX/SNP ([`unaccepted`]).
+//!   memory on TDX/SNP ([`unaccepted`]);
+//! - [`DmaBuffer`]: memory shared with the host and its devices, through
+//!   the tee layer's [`dma::SharedMemory`] ([`dma`]).
 //!
 //! Boot order ([`init`], then [`reclaim_boot_memory`]):
 //! 1. plan usable memory from the boot memory map ([`boot_memory`]);
@@ -32,6 +34,8 @@ pub mod pte;
 pub mod range_set;
 pub mod unaccepted;
 
+#[cfg(target_os = "none")]
+pub mod dma;
 #[cfg(target_os = "none")]
 pub mod fault;
 #[cfg(target_os = "none")]
@@ -64,7 +68,9 @@ pub use frame::{alloc_frame, alloc_segment, Frame, OutOfBounds, Segment};
 #[cfg(target_os = "none")]
 pub use frame_allocator::{set_memory_acceptor, stats, FrameStats};
 #[cfg(target_os = "none")]
-pub use kernel_space::{is_direct_mapped, kernel_vaddr_to_paddr, paddr_to_vaddr, PHYS_OFFSET};
+pub use dma::{DmaBuffer, DmaError};
+#[cfg(target_os = "none")]
+pub use kernel_space::{is_direct_mapped, kernel_pte, kernel_vaddr_to_paddr, paddr_to_vaddr, PHYS_OFFSET};
 pub use pte::Perms;
 pub use unaccepted::{AcceptError, MemoryAcceptor};
 #[cfg(target_os = "none")]

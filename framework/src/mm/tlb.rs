@@ -62,3 +62,14 @@ pub fn flush_all_local() {
     // SAFETY: reloading the active root changes no mapping.
     unsafe { paging_regs::write_cr3(root) };
 }
+
+/// Make every CPU forget its translations of the kernel-half `range`
+/// (non-global entries: the shared-memory window). Returns after they
+/// have.
+pub fn flush_kernel_range(range: Range<usize>) {
+    #[cfg(target_os = "none")]
+    crate::smp::flush_all_cpus();
+    for vaddr in range.step_by(PAGE_SIZE) {
+        paging_regs::invlpg(vaddr);
+    }
+}

@@ -20,7 +20,7 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::arch::{apic, msr};
 use crate::cpu_local::{self, MAX_CPUS};
 
-pub use tlb_shootdown::{flush_cpus_with, poll_pending, shootdown_vector};
+pub use tlb_shootdown::{flush_all_cpus, flush_cpus_with, poll_pending, shootdown_vector};
 
 core::arch::global_asm!(include_str!("trampoline.s"), options(att_syntax));
 

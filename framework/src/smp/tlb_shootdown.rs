@@ -49,6 +49,13 @@ pub fn flush_cpus_with(root: u64) {
     flush_cpus_where(|cpu| crate::mm::tlb::may_have_loaded(cpu, root));
 }
 
+/// Make every other online CPU flush its (non-global) TLB, and wait: for
+/// kernel mappings outside the never-changing ones (the shared-memory
+/// window), which every address space sees.
+pub fn flush_all_cpus() {
+    flush_cpus_where(|_| true);
+}
+
 fn flush_cpus_where(wanted: impl Fn(usize) -> bool) {
     if super::cpu_count() <= 1 {
         return;

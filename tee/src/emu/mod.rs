@@ -16,6 +16,9 @@
 //! | [`pages`] | per-page state: unaccepted / private / shared |
 //! | [`measure`] | MRTD, RTMRs, TDREPORT and its MAC |
 //! | [`firmware`] | the memory map TDVF would report (unaccepted RAM) |
+//! | [`quote_service`] | the host's quote service: quote v4 under TEST keys |
+//! | [`hostile`] | hostile mode: the host lies in its answers |
+//! | [`ve`] | synthetic #VE with matching VE info, on request of a test |
 //!
 //! Strictness: every misuse a real TDX module or host would punish (or
 //! that would corrupt a real TD later) is a *violation*: counted per kind,
@@ -27,9 +30,12 @@
 pub mod decode;
 pub mod firmware;
 mod host;
+pub mod hostile;
 pub mod measure;
 mod module;
 pub mod pages;
+pub mod quote_service;
+pub mod ve;
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -37,6 +43,7 @@ use boot::{BootInfo, PhysRange};
 use framework::arch::trap::{ExceptionHook, TrapFrame};
 use framework::mm::{AcceptError, MemoryAcceptor};
 
+pub use host::{device_dma, TEST_DEVICE_GPA};
 use measure::Measurements;
 use pages::PageMap;
 
@@ -96,9 +103,15 @@ pub enum Violation {
     MapGpaNotRam,
     /// GetQuote on a buffer that is not (all) shared.
     QuoteBufferNotShared,
+    /// An MMIO TDVMCALL aimed at the TD's RAM.
+    MmioToRam,
+    /// A device (the host) reached a private page: private memory was
+    /// handed out for DMA. Fatal on real hardware (the device reads
+    /// ciphertext or garbage; worse, the guest thinks it shared data).
+    DmaFromPrivate,
 }
 
-const VIOLATION_KINDS: usize = 8;
+const VIOLATION_KINDS: usize = 10;
 
 impl Violation {
     fn index(self) -> usize {
@@ -114,6 +127,8 @@ impl Violation {
             Violation::HiddenOperands => "TDVMCALL hides its argument registers",
             Violation::MapGpaNotRam => "MapGPA outside the TD's RAM",
             Violation::QuoteBufferNotShared => "GetQuote buffer not shared",
+            Violation::MmioToRam => "MMIO TDVMCALL to the TD's RAM",
+            Violation::DmaFromPrivate => "FATAL: device DMA from a private page",
         }
     }
 }
@@ -209,6 +224,9 @@ fn invalid_opcode(frame: &mut TrapFrame) -> bool {
     if !frame.from_user() && decode::is_tdcall(frame.rip) {
         module::tdcall(frame);
         frame.rip += decode::TDCALL_LEN;
+        return true;
+    }
+    if ve::raise_if_armed(frame) {
         return true;
     }
     match STATE.get().and_then(|s| s.previous_ud_hook) {

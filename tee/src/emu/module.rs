@@ -38,7 +38,14 @@ pub(super) fn tdcall(frame: &mut TrapFrame) {
         leaf::MEM_PAGE_ACCEPT => accept(frame, shared_bit),
         leaf::MR_RTMR_EXTEND => rtmr_extend(frame, shared_bit),
         leaf::MR_REPORT => report(frame, shared_bit),
-        leaf::VP_VEINFO_GET => frame.rax = status::NO_VALID_VE_INFO,
+        leaf::VP_VEINFO_GET => match super::ve::take_info() {
+            Some(info) => {
+                frame.rax = status::SUCCESS;
+                (frame.rcx, frame.rdx, frame.r8, frame.r9, frame.r10) =
+                    (info.exit_reason, info.qualification, info.gla, info.gpa, info.instr_len_info);
+            }
+            None => frame.rax = status::NO_VALID_VE_INFO,
+        },
         leaf::VM_RD | leaf::VM_WR => frame.rax = status::METADATA_FIELD_ID_INCORRECT,
         _ => frame.rax = status::OPERAND_INVALID | status::OPERAND_RAX,
     }

@@ -155,3 +155,36 @@ pub fn report(report_data: &[u8; abi::REPORTDATA_SIZE]) -> Result<TdReport, TeeE
     drop(out);
     Ok(TdReport::from_bytes(&bytes.0))
 }
+
+/// What TDG.VP.VEINFO.GET says about the #VE being handled (from the TDX
+/// module, not the host).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VeInfo {
+    pub exit_reason: u32,
+    pub exit_qualification: u64,
+    /// Guest linear and physical address (EPT violations).
+    pub gla: u64,
+    pub gpa: u64,
+    /// Length of the instruction (not defined for EPT violations).
+    pub instr_len: u32,
+    pub instr_info: u32,
+}
+
+/// TDG.VP.VEINFO.GET: the current #VE's information (once per #VE: the
+/// module clears it, and a second call fails).
+pub fn ve_info() -> Result<VeInfo, TeeError> {
+    let mut regs = TdcallRegs { rax: leaf::VP_VEINFO_GET, ..Default::default() };
+    // SAFETY: TDG.VP.VEINFO.GET reads and writes no memory.
+    unsafe { tdcall(&mut regs) };
+    if regs.rax != status::SUCCESS {
+        return Err(TeeError::Module(regs.rax));
+    }
+    Ok(VeInfo {
+        exit_reason: regs.rcx as u32,
+        exit_qualification: regs.rdx,
+        gla: regs.r8,
+        gpa: regs.r9,
+        instr_len: regs.r10 as u32,
+        instr_info: (regs.r10 >> 32) as u32,
+    })
+}

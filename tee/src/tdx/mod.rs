@@ -8,29 +8,35 @@
 //! | [`calls`] | TDG.VP.INFO, TDG.MEM.PAGE.ACCEPT, TDG.MR.RTMR.EXTEND, TDG.MR.REPORT |
 //! | [`vmcall`] | TDVMCALL: port I/O, MSR, CPUID, HLT, MapGPA, GetQuote (host answers validated) |
 //! | [`report`] | the TDREPORT layout |
-//! | [`quote`] | the GetQuote buffer header |
+//! | [`quote`] | the GetQuote buffer header, the quote v4 layout |
+//! | [`quoting`] | GetQuote with a shared buffer, polling with a timeout |
+//! | [`ve`] | the #VE handler: CPUID, port I/O, MSR, HLT, MMIO through TDVMCALL |
+//! | [`insn`] | decoding the instruction behind an MMIO #VE |
 //!
 //! Must never: expose to the host a register other than R10..R15, or use
 //! a host answer unchecked.
 //!
-//! Not here yet: the #VE handler (so kernel code must not execute
-//! instructions that #VE: CPUID of leaves the module does not handle, MSRs
-//! the module does not virtualise, MMIO, `hlt`), the AP wake-up mailbox.
+//! Not here yet: the AP wake-up mailbox.
 
 pub mod abi;
 #[cfg(target_os = "none")]
 pub mod calls;
+pub mod insn;
 pub mod quote;
+#[cfg(target_os = "none")]
+pub mod quoting;
 pub mod report;
 #[cfg(target_os = "none")]
 pub mod tdcall;
+#[cfg(target_os = "none")]
+pub mod ve;
 #[cfg(target_os = "none")]
 pub mod vmcall;
 
 pub use report::TdReport;
 
 #[cfg(target_os = "none")]
-pub use platform::{TdxAcceptor, TdxPlatform};
+pub use platform::{TdxAcceptor, TdxPlatform, EMULATED_SHARED_PTE_BIT};
 
 #[cfg(target_os = "none")]
 mod platform {
@@ -53,6 +59,13 @@ mod platform {
 
     const PAGE: u64 = 4096;
     const HUGE: u64 = 2 << 20;
+
+    /// Under the emulator, shared mappings carry PTE bit 52 (ignored by the
+    /// MMU) instead of the GPAW shared bit: TCG has no TDX aliasing of
+    /// GPA bit 47, where that bit would address memory that does not
+    /// exist. The emulator checks for this stand-in where a real TD would
+    /// fault without the real bit.
+    pub const EMULATED_SHARED_PTE_BIT: u64 = 1 << 52;
 
     impl TdxPlatform {
         /// Ask the TDX module about this TD (TDG.VP.INFO).
@@ -128,6 +141,18 @@ mod platform {
             vmcall::map_gpa(range.start, range.len(), false, self.shared_bit())?;
             // SAFETY: forwarded: the caller owns the range, unused.
             unsafe { self.accept_memory(range) }
+        }
+
+        fn shared_pte_bits(&self) -> u64 {
+            if self.emulated {
+                EMULATED_SHARED_PTE_BIT
+            } else {
+                self.shared_bit()
+            }
+        }
+
+        fn shared_address_bits(&self) -> u64 {
+            self.shared_bit()
         }
 
         unsafe fn port_read(&self, port: u16, size: IoSize) -> Result<u32, TeeError> {

@@ -117,6 +117,7 @@ pub fn map_gpa(start: u64, len: u64, to_shared: bool, shared_bit: u64) -> Result
             (vmcall_status::RETRY, out) => {
                 let next = out.r11 & !shared_bit;
                 if !next.is_multiple_of(PAGE) || next < gpa || next >= end {
+                    crate::rejected::reject("MapGPA retry address outside the request", out.r11);
                     return Err(TeeError::BadResponse("MapGPA retry address outside the request"));
                 }
                 if next == gpa {
@@ -151,4 +152,28 @@ pub fn setup_event_notify(vector: u8) -> Result<(), TeeError> {
         return Err(TeeError::InvalidArgument("notify vector must be 32..=255"));
     }
     tdvmcall_ok(vmcall::SETUP_EVENT_NOTIFY_INTERRUPT, u64::from(vector), 0, 0, 0).map(drop)
+}
+
+const MMIO_READ: u64 = 0;
+const MMIO_WRITE: u64 = 1;
+
+fn check_mmio(gpa: u64, size: u8, shared_bit: u64) -> Result<(), TeeError> {
+    if !matches!(size, 1 | 2 | 4 | 8) || gpa & shared_bit == 0 || (gpa % PAGE) + u64::from(size) > PAGE {
+        return Err(TeeError::InvalidArgument("MMIO: size, shared bit or page split"));
+    }
+    Ok(())
+}
+
+/// MMIO read of `size` bytes at shared `gpa` (shared bit set) through the
+/// host (GHCI: the EPT-violation sub-function); masked to `size`.
+pub fn mmio_read(gpa: u64, size: u8, shared_bit: u64) -> Result<u64, TeeError> {
+    check_mmio(gpa, size, shared_bit)?;
+    let out = tdvmcall_ok(vmcall::MMIO, u64::from(size), MMIO_READ, gpa, 0)?;
+    Ok(out.r11 & super::insn::mask(size))
+}
+
+/// MMIO write of the low `size` bytes of `value` at shared `gpa`.
+pub fn mmio_write(gpa: u64, size: u8, value: u64, shared_bit: u64) -> Result<(), TeeError> {
+    check_mmio(gpa, size, shared_bit)?;
+    tdvmcall_ok(vmcall::MMIO, u64::from(size), MMIO_WRITE, gpa, value & super::insn::mask(size)).map(drop)
 }
