@@ -30,6 +30,7 @@ mod host;
 pub mod measure;
 mod module;
 pub mod pages;
+pub mod snp;
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
