@@ -15,6 +15,12 @@ fn boot_platform_matches_the_boot_option() {
         assert_eq!(crate::detect(), crate::PlatformKind::Tdx);
         return;
     }
+    #[cfg(feature = "emulation")]
+    if crate::emu::snp::active() {
+        assert_eq!(platform.kind(), crate::PlatformKind::SevSnp);
+        assert!(platform.emulated());
+        return;
+    }
     assert_eq!(platform.kind(), crate::detect::hardware());
     assert!(!platform.emulated());
 }

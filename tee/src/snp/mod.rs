@@ -42,6 +42,8 @@ pub mod psc;
 #[cfg(target_os = "none")]
 pub mod pvalidate;
 pub mod report;
+#[cfg(target_os = "none")]
+mod tests;
 
 pub use report::SnpReport;
 
