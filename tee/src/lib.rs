@@ -44,6 +44,10 @@ pub mod emu {
     pub mod firmware;
     pub mod measure;
     pub mod pages;
+    pub mod snp {
+        //! The SNP emulator's pure part.
+        pub mod attest;
+    }
 }
 #[cfg(target_os = "none")]
 pub mod native;

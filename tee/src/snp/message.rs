@@ -130,7 +130,7 @@ mod tests {
         let mut wrong_key = page.clone();
         assert_eq!(open(&[8u8; 32], &mut wrong_key), Err(MessageError::BadTag));
         let mut bad = page.clone();
-        bad[MSG_SZ..MSG_SZ + 2].copy_from_slice(&4000u16.to_le_bytes());
+        bad[MSG_SZ..MSG_SZ + 2].copy_from_slice(&4001u16.to_le_bytes());
         assert_eq!(open(&key, &mut bad), Err(MessageError::BadHeader));
     }
 }
