@@ -30,6 +30,10 @@ const GHCB_ERR_MISSING_INPUT: u64 = 4;
 const GHCB_ERR_INVALID_INPUT: u64 = 5;
 const GHCB_ERR_INVALID_EVENT: u64 = 6;
 
+/// The VM's exit status when the guest asks to be terminated (the one a
+/// kernel panic gives).
+pub const TERMINATED_STATUS: u8 = 125;
+
 /// The C-bit position the emulated platform reports.
 pub const C_BIT: u64 = 51;
 
@@ -72,16 +76,22 @@ fn msr_protocol(cpu: usize, request: u64) -> u64 {
             let value = [r.eax, r.ebx, r.ecx, r.edx][((request >> 30) & 3) as usize];
             (u64::from(value) << 32) | CPUID_RESP
         }
-        TERM_REQ => panic!(
-            "snp-emu: the guest asked to be terminated: reason set {}, code {}{}",
-            (request >> 12) & 0xf,
-            (request >> 16) & 0xff,
-            if (request >> 12) & 0xf == TERM_SET_LINUX && (request >> 16) & 0xff == TERM_PVALIDATE {
-                " (PVALIDATE failure)"
-            } else {
-                ""
-            }
-        ),
+        TERM_REQ => {
+            // A hypervisor ends a guest that asks to be terminated. Not a
+            // panic of the guest (ktest would catch that as a failed test):
+            // the VM stops here, with a panic's status.
+            framework::println!(
+                "snp-emu: the guest asked to be terminated: reason set {}, code {}{}",
+                (request >> 12) & 0xf,
+                (request >> 16) & 0xff,
+                if (request >> 12) & 0xf == TERM_SET_LINUX && (request >> 16) & 0xff == TERM_PVALIDATE {
+                    " (PVALIDATE failure)"
+                } else {
+                    ""
+                }
+            );
+            framework::power::exit(TERMINATED_STATUS)
+        }
         _ => {
             record(SnpViolation::BadGhcb, request);
             0
