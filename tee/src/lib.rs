@@ -106,6 +106,8 @@ mod boot_init {
         if let Some(&platform) = PLATFORM.get() {
             return TeeBoot { platform, boot };
         }
+        // Before any CPUID: on SEV-ES/SNP it raises #VC.
+        crate::snp::vc::install();
         let hardware = detect::hardware();
         let mut boot = boot;
         let platform: &'static dyn Platform = match (hardware, detect::emulation_request(boot.cmdline())) {

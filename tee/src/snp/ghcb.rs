@@ -256,6 +256,12 @@ mod kernel {
         Ok(result)
     }
 
+    /// Can this CPU use its GHCB (set up, or settable: the kernel image
+    /// location is known)? Before that only the MSR protocol works.
+    pub fn ready() -> bool {
+        KERNEL_PHYS.load(Ordering::Relaxed) != 0
+    }
+
     /// GPA of CPU `cpu`'s GHCB (for tests and the emulator's checks).
     pub fn gpa_of(cpu: usize) -> Option<u64> {
         GHCBS.get(cpu).map(|page| image_gpa(page.base() as usize))

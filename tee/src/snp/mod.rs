@@ -15,6 +15,7 @@
 //! | [`guest_request`] | the channel to the PSP: reports, derived keys, sequence numbers |
 //! | [`report`] | the attestation report layout |
 //! | `platform` | [`SnpPlatform`], its acceptor and port-I/O hook |
+//! | `vc` | the #VC handler: CPUID, MSR and IN/OUT executed natively |
 //!
 //! Must never: hand the hypervisor a private page, use a GHCB value the
 //! hypervisor did not mark valid, go on after a failed PVALIDATE, reuse a
@@ -22,9 +23,9 @@
 //!
 //! Not here yet: the C-bit in page tables (framework maps everything
 //! without it, so on real hardware every access would be to shared
-//! memory: real SNP does not boot yet), the #VC handler (kernel code must
-//! not execute CPUID/MSR/IO natively: framework's port I/O goes through
-//! the hook), the SNP CPUID page, the CC blob (secrets page GPA on real
+//! memory: real SNP does not boot yet), #VC for MMIO and string I/O and
+//! from user mode, the SNP CPUID page (CPUID answers come from the
+//! hypervisor: hints only), the CC blob (secrets page GPA on real
 //! hardware), extended guest requests (certificates), AP creation.
 
 pub mod abi;
@@ -42,6 +43,8 @@ pub mod psc;
 #[cfg(target_os = "none")]
 pub mod pvalidate;
 pub mod report;
+#[cfg(target_os = "none")]
+pub mod vc;
 #[cfg(target_os = "none")]
 mod tests;
 

@@ -188,6 +188,50 @@ mod emulated {
         panic!("double validation went unnoticed: {:?}", result);
     }
 
+    /// Synthetic #VC exceptions (the emulator cannot make TCG raise them):
+    /// the handler decodes the bytes at RIP, asks the host through the
+    /// GHCB and resumes after the instruction.
+    #[ktest]
+    fn vc_handler_emulates_cpuid_msr_and_port_io() {
+        if !emulated() {
+            return;
+        }
+        use framework::arch::trap::TrapFrame;
+        // cpuid; rdmsr; in al,dx; in ax,dx; in al,0x80; ud2
+        static CODE: [u8; 16] = [0x0f, 0xa2, 0x0f, 0x32, 0xec, 0x66, 0xed, 0xe4, 0x80, 0x0f, 0x0b, 0, 0, 0, 0, 0];
+        let base = CODE.as_ptr() as u64;
+        let vc = |error_code: u64, rip: u64, rax: u64, rcx: u64, rdx: u64| TrapFrame { vector: 29, error_code, rip, rax, rcx, rdx, ..Default::default() };
+        let mut frame = vc(0x72, base, 0, 0, 0);
+        assert!(crate::snp::vc::handle(&mut frame));
+        let native = framework::arch::cpuid::raw(0, 0);
+        assert_eq!((frame.rax, frame.rbx, frame.rcx, frame.rdx), (native.eax.into(), native.ebx.into(), native.ecx.into(), native.edx.into()));
+        assert_eq!(frame.rip, base + 2);
+        let mut frame = vc(0x7c, base + 2, 0, 0x1b, 0);
+        assert!(crate::snp::vc::handle(&mut frame));
+        // SAFETY: reading IA32_APIC_BASE has no side effect.
+        let apic_base = unsafe { crate::native::rdmsr_checked(0x1b) }.unwrap();
+        assert_eq!((frame.rdx << 32) | frame.rax, apic_base);
+        assert_eq!(frame.rip, base + 4);
+        // in al, dx of COM1's LSR keeps RAX's upper bytes.
+        let mut frame = vc(0x7b, base + 4, 0xdead_be00, 0, 0x3fd);
+        assert!(crate::snp::vc::handle(&mut frame));
+        assert_eq!(frame.rax & !0xff, 0xdead_be00);
+        assert!(frame.rax & 0x20 != 0, "LSR transmitter empty");
+        assert_eq!(frame.rip, base + 5);
+        let mut frame = vc(0x7b, base + 5, 0, 0, 0x3fd);
+        assert!(crate::snp::vc::handle(&mut frame));
+        assert_eq!(frame.rip, base + 7);
+        let mut frame = vc(0x7b, base + 7, 0, 0, 0);
+        assert!(crate::snp::vc::handle(&mut frame));
+        assert_eq!(frame.rip, base + 9);
+        // Not the instruction the exit code names, or from user mode: refused.
+        assert!(!crate::snp::vc::handle(&mut vc(0x72, base + 9, 0, 0, 0)));
+        assert!(!crate::snp::vc::handle(&mut vc(0x7b, base + 9, 0, 0, 0)));
+        let mut user = vc(0x72, base, 0, 0, 0);
+        user.cs = 0x33;
+        assert!(!crate::snp::vc::handle(&mut user));
+    }
+
     fn data(seed: u8) -> [u8; 64] {
         let mut d = [0u8; 64];
         for (i, byte) in d.iter_mut().enumerate() {
