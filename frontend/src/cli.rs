@@ -11,8 +11,8 @@ umbra: build and run the Umbra kernel in QEMU
 
 Usage:
   umbra run [OPTIONS] [-- CMD ARGS...]
-  umbra build [--tee tdx-emu]   build the kernel image (with the TEE
-                                emulator) and print its path
+  umbra build [--tee tdx-emu|snp-emu]   build the kernel image (with the
+                                TEE emulator) and print its path
   umbra test [FILTER]    run all tests (unit tests and QEMU integration tests)
   umbra help             show this text
 
@@ -21,7 +21,9 @@ Options of `umbra run`:
                                            tdx-emu: a test kernel with the TDX
                                            emulator (TCG); tdx: a real TD (QEMU
                                            >= 10.1 tdx-guest on a TDX KVM host);
-                                           snp-emu, sev-snp: not supported yet
+                                           snp-emu: the same test kernel with
+                                           the SEV-SNP emulator (TCG, -cpu
+                                           EPYC-v4); sev-snp: not supported yet
   --firmware seabios|ovmf                  firmware (default seabios)
   --accel auto|tcg|kvm                     accelerator (default auto: KVM when a
                                            probe boot shows it works, else TCG)
@@ -189,9 +191,11 @@ impl RunOptions {
     /// The kernel command line: `console=ttyS0` plus the `--append` values.
     pub fn cmdline(&self) -> String {
         let mut s = String::from("console=ttyS0");
-        if self.tee == Tee::TdxEmu {
-            // The kernel's only way to learn that emulation is wanted.
-            s.push_str(if self.hostile { " umbra.tee_emu=tdx,hostile" } else { " umbra.tee_emu=tdx" });
+        // The kernel's only way to learn that emulation is wanted.
+        match self.tee {
+            Tee::TdxEmu => s.push_str(if self.hostile { " umbra.tee_emu=tdx,hostile" } else { " umbra.tee_emu=tdx" }),
+            Tee::SnpEmu => s.push_str(" umbra.tee_emu=snp"),
+            _ => {}
         }
         for a in &self.append {
             if !a.is_empty() {
@@ -245,9 +249,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
 /// `umbra build --tee X`: only the image flavours that exist.
 fn parse_build_tee(value: &str) -> Result<Command, String> {
     match pick("--tee", value, &Tee::ALL, |t| t.name())? {
-        tee @ (Tee::None | Tee::TdxEmu) => Ok(Command::Build { tee }),
+        tee @ (Tee::None | Tee::TdxEmu | Tee::SnpEmu) => Ok(Command::Build { tee }),
         other => Err(format!(
-            "`umbra build --tee {}`: only none and tdx-emu have their own image",
+            "`umbra build --tee {}`: only none, tdx-emu and snp-emu have their own image",
             other.name()
         )),
     }

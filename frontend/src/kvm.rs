@@ -99,6 +99,7 @@ fn probe(image: &Path) -> Verdict {
         busybox: None,
         command: &command,
         tdx: None,
+        tcg_cpu: crate::qemu::TCG_CPU,
     };
     let log = tmp.path().join("qemu.log");
     let outcome = session::prepare(&s, tmp.path()).and_then(|p| {

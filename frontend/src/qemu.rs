@@ -57,7 +57,15 @@ pub struct QemuConfig {
     pub ctl: PathBuf,
     pub console: Console,
     pub tdx: Option<TdxGuest>,
+    /// `-cpu` under TCG.
+    pub tcg_cpu: &'static str,
 }
+
+/// `-cpu` under TCG by default.
+pub const TCG_CPU: &str = "max";
+/// `-cpu` under TCG for `--tee snp-emu`: an AMD EPYC model TCG supports,
+/// with the x2APIC Umbra needs for timers and SMP.
+pub const TCG_CPU_SNP_EMU: &str = "EPYC-v4,+x2apic";
 
 /// QEMU's arguments (without the program name).
 pub fn args(c: &QemuConfig) -> Vec<OsString> {
@@ -78,7 +86,7 @@ pub fn args(c: &QemuConfig) -> Vec<OsString> {
         push(s);
     }
     match c.accel {
-        ConcreteAccel::Tcg => ["-accel", "tcg", "-cpu", "max"]
+        ConcreteAccel::Tcg => ["-accel", "tcg", "-cpu", c.tcg_cpu]
             .iter()
             .for_each(|s| push(s)),
         ConcreteAccel::Kvm => ["-accel", "kvm", "-cpu", "host"]
@@ -198,6 +206,7 @@ mod tests {
             ctl: "/tmp/u/ctl".into(),
             console: Console::Batch,
             tdx: None,
+            tcg_cpu: TCG_CPU,
         }
     }
 

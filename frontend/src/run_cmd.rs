@@ -32,8 +32,8 @@ fn setup(msg: String) -> Failure {
 
 fn try_run(o: &RunOptions) -> Result<i32, Failure> {
     let tdx = match o.tee {
-        Tee::None | Tee::TdxEmu => None,
-        Tee::SnpEmu | Tee::SevSnp => {
+        Tee::None | Tee::TdxEmu | Tee::SnpEmu => None,
+        Tee::SevSnp => {
             return Err(usage(format!(
                 "--tee {} is not supported yet",
                 o.tee.name()
@@ -108,6 +108,9 @@ fn try_run(o: &RunOptions) -> Result<i32, Failure> {
         busybox: busybox.as_ref(),
         command: &o.command,
         tdx,
+        // An AMD model for the SNP emulator (TCG raises #UD for VMGEXIT
+        // and PVALIDATE with it, as with `max`).
+        tcg_cpu: if o.tee == Tee::SnpEmu { crate::qemu::TCG_CPU_SNP_EMU } else { crate::qemu::TCG_CPU },
     };
 
     if o.print_cmd {

@@ -25,6 +25,8 @@ pub struct Session<'a> {
     pub command: &'a [String],
     /// Run as a real TDX guest.
     pub tdx: Option<qemu::TdxGuest>,
+    /// `-cpu` under TCG ([`qemu::TCG_CPU`] unless the TEE needs another).
+    pub tcg_cpu: &'static str,
 }
 
 pub struct Prepared {
@@ -60,6 +62,7 @@ pub fn prepare(s: &Session, workdir: &Path) -> Result<Prepared, String> {
             Console::Batch
         },
         tdx: s.tdx.clone(),
+        tcg_cpu: s.tcg_cpu,
     };
     Ok(Prepared {
         program: qemu::qemu_binary(),

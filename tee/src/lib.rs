@@ -8,8 +8,9 @@
 //! | [`platform`] | the `Platform` trait, `TeeError`, the "none" and "SNP detected" platforms |
 //! | [`detect`] | CPUID/MSR detection and the `umbra.tee_emu=` boot option |
 //! | [`tdx`] | TDCALL/TDVMCALL primitives and the TDX platform |
+//! | [`snp`] | GHCB, PVALIDATE, page state changes, guest messages and the SEV-SNP platform |
 //! | [`native`] | port I/O and #GP-safe MSR access where no host is in between |
-//! | `emu` | the TDX emulator (cargo feature `emulation` only) |
+//! | `emu` | the TDX and SNP emulators (cargo feature `emulation` only) |
 //!
 //! [`init`] runs once at boot (framework's platform-setup hook, after the
 //! trap tables, before devices and memory): it picks the platform, routes
@@ -21,7 +22,7 @@
 //! except through an explicit, zeroing conversion; run the emulator on a
 //! real TDX/SNP guest.
 //!
-//! Not yet: SEV-SNP (detected, refused), the TDX AP wake-up mailbox, shared DMA buffers (PTE shared bit),
+//! Not yet: real SEV-SNP hardware (see [`snp`]), the TDX AP wake-up mailbox,
 //! GetQuote beyond its TDVMCALL and buffer codec.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -43,6 +44,10 @@ pub mod emu {
     pub mod firmware;
     pub mod measure;
     pub mod pages;
+    pub mod snp {
+        //! The SNP emulator's pure part.
+        pub mod attest;
+    }
 }
 #[cfg(target_os = "none")]
 pub mod native;
@@ -51,6 +56,7 @@ pub mod platform;
 pub mod rejected;
 #[cfg(target_os = "none")]
 pub mod sharing;
+pub mod snp;
 pub mod tdx;
 #[cfg(target_os = "none")]
 mod tdx_tests;
@@ -76,7 +82,8 @@ mod boot_init {
     use framework::mm::MemoryAcceptor;
 
     use crate::detect::{self, EmulationRequest};
-    use crate::platform::{NoTee, Platform, PlatformKind, SevSnpUnsupported};
+    use crate::platform::{NoTee, Platform, PlatformKind};
+    use crate::snp::{SnpAcceptor, SnpPlatform};
     use crate::tdx::{TdxAcceptor, TdxPlatform};
 
     /// What [`init`] decided.
@@ -90,6 +97,8 @@ mod boot_init {
     static PLATFORM: spin::Once<&'static dyn Platform> = spin::Once::new();
     static TDX: spin::Once<TdxPlatform> = spin::Once::new();
     static TDX_ACCEPTOR: spin::Once<TdxAcceptor> = spin::Once::new();
+    static SNP: spin::Once<SnpPlatform> = spin::Once::new();
+    static SNP_ACCEPTOR: spin::Once<SnpAcceptor> = spin::Once::new();
 
     /// The platform chosen at boot ("none" before [`init`]).
     pub fn platform() -> &'static dyn Platform {
@@ -105,6 +114,8 @@ mod boot_init {
         if let Some(&platform) = PLATFORM.get() {
             return TeeBoot { platform, boot };
         }
+        // Before any CPUID: on SEV-ES/SNP it raises #VC.
+        crate::snp::vc::install();
         let hardware = detect::hardware();
         let mut boot = boot;
         let platform: &'static dyn Platform = match (hardware, detect::emulation_request(boot.cmdline())) {
@@ -113,17 +124,12 @@ mod boot_init {
                 hardware.name()
             ),
             (_, Some(EmulationRequest::Tdx)) => emulated_tdx(&mut boot),
-            (_, Some(EmulationRequest::Snp)) => {
-                panic!("tee: umbra.tee_emu=snp: SEV-SNP emulation is not implemented yet")
-            }
+            (_, Some(EmulationRequest::Snp)) => emulated_snp(&mut boot),
             (_, Some(EmulationRequest::Unknown(value))) => {
-                panic!("tee: umbra.tee_emu={}: unknown (expected tdx)", value)
+                panic!("tee: umbra.tee_emu={}: unknown (expected tdx or snp)", value)
             }
             (PlatformKind::Tdx, None) => tdx(false),
-            (PlatformKind::SevSnp, None) => {
-                log::error!("tee: SEV-SNP guest detected, but Umbra has no SEV-SNP support yet");
-                &SevSnpUnsupported
-            }
+            (PlatformKind::SevSnp, None) => snp(false, boot.kernel.start, None),
             (PlatformKind::None, None) => &NoTee,
         };
         PLATFORM.call_once(|| platform);
@@ -149,6 +155,39 @@ mod boot_init {
     fn emulated_tdx(_boot: &mut &'static BootInfo) -> &'static dyn Platform {
         log::warn!("tee: umbra.tee_emu=tdx ignored: this kernel was built without TEE emulation");
         &NoTee
+    }
+
+    #[cfg(feature = "emulation")]
+    fn emulated_snp(boot: &mut &'static BootInfo) -> &'static dyn Platform {
+        let installed = crate::emu::snp::install(boot);
+        *boot = installed.boot;
+        snp(true, boot.kernel.start, Some(installed.secrets_gpa))
+    }
+
+    #[cfg(not(feature = "emulation"))]
+    fn emulated_snp(_boot: &mut &'static BootInfo) -> &'static dyn Platform {
+        log::warn!("tee: umbra.tee_emu=snp ignored: this kernel was built without TEE emulation");
+        &NoTee
+    }
+
+    /// Probe the SNP guest (MSR protocol), route port I/O through the
+    /// GHCB and memory acceptance through PSC + PVALIDATE.
+    fn snp(emulated: bool, kernel_phys: u64, secrets_gpa: Option<u64>) -> &'static dyn Platform {
+        let snp = SNP.call_once(|| {
+            SnpPlatform::probe(emulated, kernel_phys, secrets_gpa)
+                .unwrap_or_else(|error| panic!("tee: SEV-SNP set-up failed: {}", error))
+        });
+        framework::arch::port::set_port_io_hook(crate::snp::port_io_through_ghcb);
+        let acceptor: &'static dyn MemoryAcceptor = SNP_ACCEPTOR.call_once(|| SnpAcceptor(snp));
+        #[cfg(feature = "emulation")]
+        let acceptor: &'static dyn MemoryAcceptor = if emulated {
+            static CHECKING: spin::Once<crate::emu::CheckingAcceptor> = spin::Once::new();
+            CHECKING.call_once(|| crate::emu::CheckingAcceptor(acceptor))
+        } else {
+            acceptor
+        };
+        framework::mm::set_memory_acceptor(acceptor);
+        snp
     }
 
     /// Probe the TD, route port I/O and memory acceptance through it.
@@ -198,7 +237,27 @@ mod boot_init {
                     tdx.info.attributes
                 );
             }
-            PlatformKind::SevSnp => framework::println!("tee: sev-snp (detected; not supported yet)"),
+            PlatformKind::SevSnp => {
+                let Some(snp) = SNP.get() else { return };
+                #[cfg(feature = "emulation")]
+                if snp.emulated {
+                    let (unaccepted, private, shared) = crate::emu::memory_totals();
+                    let m = crate::emu::snp::launch_measurement().unwrap_or([0; 48]);
+                    framework::println!(
+                        "tee: sev-snp (emulated: TEE emulator, test only; C-bit {}, {} MiB validated, {} MiB unvalidated, {} KiB shared, measurement {:02x}{:02x}{:02x}{:02x}..)",
+                        snp.c_bit,
+                        private >> 20,
+                        unaccepted >> 20,
+                        shared >> 10,
+                        m[0],
+                        m[1],
+                        m[2],
+                        m[3]
+                    );
+                    return;
+                }
+                framework::println!("tee: sev-snp (C-bit {}, SEV_STATUS {:#x})", snp.c_bit, snp.sev_status);
+            }
             PlatformKind::None => framework::println!("tee: none (no TDX or SEV-SNP detected)"),
         }
     }

@@ -2,8 +2,7 @@
 //! and AMD SEV-SNP is a method of [`Platform`]; callers never branch on the
 //! platform (COCONUT-SVSM's `SvsmPlatform`).
 //!
-//! Owns: the trait, its error type, and the two trivial platforms ("none",
-//! and SEV-SNP detected but not supported yet). Must never: decide which
+//! Owns: the trait, its error type, and the trivial platform ("none"). Must never: decide which
 //! platform runs (that is [`crate::init`]).
 
 use boot::PhysRange;
@@ -103,6 +102,8 @@ impl core::fmt::Display for TeeError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TeeReport {
     Tdx(crate::tdx::TdReport),
+    /// An SNP attestation report signed by the PSP (boxed: 1184 bytes).
+    SevSnp(alloc::boxed::Box<crate::snp::SnpReport>),
 }
 
 /// One confidential platform (or none). All methods may be called from any
@@ -232,50 +233,6 @@ impl Platform for NoTee {
     fn cpuid(&self, leaf: u32, subleaf: u32) -> Result<CpuidResult, TeeError> {
         let r = framework::arch::cpuid::raw(leaf, subleaf);
         Ok(CpuidResult { eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx })
-    }
-    fn halt(&self) {
-        framework::arch::halt();
-    }
-    fn extend_measurement(&self, _index: usize, _digest: &[u8; 48]) -> Result<(), TeeError> {
-        Err(TeeError::Unsupported)
-    }
-    fn report(&self, _report_data: &[u8; 64]) -> Result<TeeReport, TeeError> {
-        Err(TeeError::Unsupported)
-    }
-}
-
-/// SEV-SNP was detected but Umbra has no SNP guest support yet: every
-/// operation fails with [`TeeError::Unsupported`] (no pretend success).
-pub struct SevSnpUnsupported;
-
-#[cfg(target_os = "none")]
-impl Platform for SevSnpUnsupported {
-    fn kind(&self) -> PlatformKind {
-        PlatformKind::SevSnp
-    }
-    unsafe fn accept_memory(&self, _range: PhysRange) -> Result<(), TeeError> {
-        Err(TeeError::Unsupported)
-    }
-    unsafe fn convert_to_shared(&self, _range: PhysRange) -> Result<(), TeeError> {
-        Err(TeeError::Unsupported)
-    }
-    unsafe fn convert_to_private(&self, _range: PhysRange) -> Result<(), TeeError> {
-        Err(TeeError::Unsupported)
-    }
-    unsafe fn port_read(&self, _port: u16, _size: IoSize) -> Result<u32, TeeError> {
-        Err(TeeError::Unsupported)
-    }
-    unsafe fn port_write(&self, _port: u16, _size: IoSize, _value: u32) -> Result<(), TeeError> {
-        Err(TeeError::Unsupported)
-    }
-    unsafe fn msr_read(&self, _msr: u32) -> Result<u64, TeeError> {
-        Err(TeeError::Unsupported)
-    }
-    unsafe fn msr_write(&self, _msr: u32, _value: u64) -> Result<(), TeeError> {
-        Err(TeeError::Unsupported)
-    }
-    fn cpuid(&self, _leaf: u32, _subleaf: u32) -> Result<CpuidResult, TeeError> {
-        Err(TeeError::Unsupported)
     }
     fn halt(&self) {
         framework::arch::halt();

@@ -374,7 +374,9 @@ mod quoting {
             framework::println!("  (not under --tee tdx-emu: nothing to check)");
             return None;
         }
-        let TeeReport::Tdx(report) = crate::get_report(data).expect("TDG.MR.REPORT");
+        let TeeReport::Tdx(report) = crate::get_report(data).expect("TDG.MR.REPORT") else {
+            panic!("not a TDX report");
+        };
         Some(report)
     }
 
@@ -444,7 +446,9 @@ mod hostile {
             return;
         }
         let shared_bit = calls::vp_info().expect("TDG.VP.INFO (the module stays honest)").shared_bit();
-        let TeeReport::Tdx(report) = crate::get_report(&[7; 64]).expect("TDG.MR.REPORT");
+        let TeeReport::Tdx(report) = crate::get_report(&[7; 64]).expect("TDG.MR.REPORT") else {
+            panic!("not a TDX report");
+        };
         let (tampered_before, rejected_before) = (TAMPERED.load(core::sync::atomic::Ordering::Relaxed), crate::rejected::count());
         let (mut quotes_ok, mut quotes_refused, mut dma_ok, mut dma_refused) = (0, 0, 0, 0);
         const ROUNDS: u32 = 6000;

@@ -1,8 +1,8 @@
 //! The TDX emulator end to end: `umbra run --tee tdx-emu` boots the test
 //! kernel (cargo feature `tee-emulation`) as an emulated TD, and every
-//! in-kernel test passes there, the framework's included; `--tee snp-emu`
-//! is still refused; `--tee tdx` builds a real TDX command line and
-//! refuses on a host without TDX.
+//! in-kernel test passes there, the framework's included; `--tee sev-snp`
+//! is still refused (`--tee snp-emu`: tee_snp_emu.rs); `--tee tdx` builds
+//! a real TDX command line and refuses on a host without TDX.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -71,13 +71,13 @@ fn without_the_boot_option_the_emulation_kernel_says_none() {
 }
 
 #[test]
-fn snp_emulation_is_still_refused() {
+fn real_sev_snp_is_still_refused() {
     umbra_run_bare()
         .env("UMBRA_QEMU", "/bin/false")
-        .opts(["--tee", "snp-emu"])
+        .opts(["--tee", "sev-snp"])
         .guest(&["exit", "0"])
         .assert_code(2)
-        .assert_stderr_contains("umbra: --tee snp-emu is not supported yet");
+        .assert_stderr_contains("umbra: --tee sev-snp is not supported yet");
 }
 
 #[test]

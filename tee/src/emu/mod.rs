@@ -36,6 +36,7 @@ mod module;
 pub mod pages;
 pub mod quote_service;
 pub mod ve;
+pub mod snp;
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 

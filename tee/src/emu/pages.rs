@@ -42,6 +42,18 @@ pub enum AcceptOutcome {
     NotRam,
 }
 
+/// Result of a rescind request (the reverse of [`AcceptOutcome`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RescindOutcome {
+    Rescinded,
+    /// No page was accepted: nothing to rescind.
+    NotAccepted,
+    /// Some pages accepted, some not.
+    SizeMismatch,
+    Shared,
+    NotRam,
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 struct Region {
     start: u64,
@@ -186,6 +198,25 @@ impl<const WORDS: usize> PageMap<WORDS> {
         }
     }
 
+    /// Rescind the acceptance (SNP: PVALIDATE with validate = 0) of
+    /// `pages` pages at `gpa`; the caller serialises changes.
+    pub fn rescind(&self, gpa: u64, pages: u64) -> RescindOutcome {
+        let Some((first, count)) = self.bits(gpa, pages) else {
+            return RescindOutcome::NotRam;
+        };
+        if Self::count_set(&self.shared, first, count) != 0 {
+            return RescindOutcome::Shared;
+        }
+        match Self::count_set(&self.accepted, first, count) {
+            0 => RescindOutcome::NotAccepted,
+            all if all == count => {
+                Self::update(&self.accepted, first, count, false);
+                RescindOutcome::Rescinded
+            }
+            _ => RescindOutcome::SizeMismatch,
+        }
+    }
+
     /// Mark pages accepted without an accept (what firmware accepted
     /// before the kernel ran).
     pub fn mark_accepted(&self, range: PhysRange) -> Result<(), Overflow> {
@@ -279,6 +310,17 @@ mod tests {
         assert_eq!(map.accept(0x40_2000, 2), AcceptOutcome::Accepted);
         assert_eq!(map.first_not_private(PhysRange { start: 0x40_0000, end: 0x60_0000 }), None);
         assert_eq!(map.totals(), (0x10_0000, 0x20_0000, 0));
+    }
+
+    #[test]
+    fn rescind_is_the_reverse_of_accept() {
+        let map = map();
+        assert_eq!(map.rescind(0x40_0000, 1), RescindOutcome::NotAccepted);
+        assert_eq!(map.accept(0x40_0000, 2), AcceptOutcome::Accepted);
+        assert_eq!(map.rescind(0x40_0000, 1), RescindOutcome::Rescinded);
+        assert_eq!(map.state(0x40_0000), Some(PageState::Unaccepted));
+        assert_eq!(map.rescind(0x40_0000, 2), RescindOutcome::SizeMismatch);
+        assert_eq!(map.rescind(0x20_0000, 1), RescindOutcome::NotRam);
     }
 
     #[test]

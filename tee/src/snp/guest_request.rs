@@ -1,0 +1,263 @@
+//! SNP guest requests to the PSP (NAE event 0x8000_0011): the channel
+//! that carries MSG_REPORT_REQ and MSG_KEY_REQ, and the safe API the
+//! attestation layer calls ([`get_report`], [`get_derived_key`],
+//! [`request`] for `/dev/sev-guest`).
+//!
+//! The request and response pages are shared (the hypervisor relays
+//! them); the message is sealed with a VMPCK from the secrets page, which
+//! never leaves private memory. Sequence numbers live in the secrets
+//! page's OS area, as Linux keeps them: request N+1, response N+2, stored
+//! N+2. Any failure once a request was sent wipes that VMPCK (Linux's
+//! `snp_disable_vmpck`): a retry would reuse an IV under AES-GCM.
+//!
+//! Owns: the channel (one request at a time, a spin lock), the secrets
+//! page accesses. Must never: put a VMPCK or plaintext in shared memory;
+//! trust a response it did not authenticate and match to its request.
+
+use alloc::boxed::Box;
+
+use boot::PhysRange;
+use framework::mm::Frame;
+
+use super::abi::{exit, msg, report, secrets, GUEST_REQ_VMM_ERR_SHIFT};
+use super::ghcb::with_ghcb;
+use super::message::{self, Header};
+use super::report::SnpReport;
+use crate::platform::TeeError;
+
+/// The shared request/response pages (allocated on first use).
+struct Channel {
+    request: Frame,
+    response: Frame,
+}
+
+static CHANNEL: spin::Mutex<Option<Channel>> = spin::Mutex::new(None);
+/// GPA of the secrets page, from firmware (the TEE emulator here; the CC
+/// blob on real SNP, not parsed yet).
+static SECRETS_GPA: spin::Once<u64> = spin::Once::new();
+
+/// Where the secrets page is (once, at boot).
+pub fn set_secrets_page(gpa: u64) {
+    SECRETS_GPA.call_once(|| gpa);
+}
+
+/// Does this guest know its secrets page (and so can talk to the PSP)?
+pub fn available() -> bool {
+    SECRETS_GPA.get().is_some()
+}
+
+/// The secrets page in the direct map.
+fn secrets_page() -> Result<*mut u8, TeeError> {
+    let gpa = *SECRETS_GPA.get().ok_or(TeeError::Unsupported)?;
+    if !framework::mm::is_direct_mapped(PhysRange { start: gpa, end: gpa + 4096 }) {
+        return Err(TeeError::Unsupported);
+    }
+    Ok(framework::mm::paddr_to_vaddr(gpa) as *mut u8)
+}
+
+fn vmpck(page: *mut u8, index: usize) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        // SAFETY: inside the secrets page (index < 4 checked by callers),
+        // private memory firmware gave this guest.
+        *byte = unsafe { page.add(secrets::VMPCK0 + index * secrets::VMPCK_LEN + i).read_volatile() };
+    }
+    key
+}
+
+/// Wipe VMPCK `index`: this guest never uses it again (until reboot).
+fn disable_vmpck(page: *mut u8, index: usize) {
+    log::error!("snp: disabling VMPCK{} after a failed guest request", index);
+    for i in 0..secrets::VMPCK_LEN {
+        // SAFETY: as in `vmpck`.
+        unsafe { page.add(secrets::VMPCK0 + index * secrets::VMPCK_LEN + i).write_volatile(0) };
+    }
+}
+
+fn seqno_slot(page: *mut u8, index: usize) -> *mut u32 {
+    // SAFETY: msg_seqno_0..3 are the first four u32s of the OS area.
+    unsafe { page.add(secrets::OS_AREA + index * 4) as *mut u32 }
+}
+
+/// Is VMPCK `index` still usable?
+pub fn vmpck_enabled(index: usize) -> bool {
+    index < secrets::VMPCK_COUNT && secrets_page().is_ok_and(|page| vmpck(page, index) != [0; 32])
+}
+
+fn channel(slot: &mut Option<Channel>) -> Result<&Channel, TeeError> {
+    if slot.is_none() {
+        let request = Frame::alloc().map_err(|_| TeeError::InvalidArgument("out of memory"))?;
+        let response = Frame::alloc().map_err(|_| TeeError::InvalidArgument("out of memory"))?;
+        for frame in [&request, &response] {
+            let range = PhysRange { start: frame.paddr(), end: frame.paddr() + 4096 };
+            // SAFETY: fresh frames owned here and kept for the guest's
+            // life; only raw copies go through them.
+            unsafe { crate::platform().convert_to_shared(range) }?;
+        }
+        *slot = Some(Channel { request, response });
+    }
+    slot.as_ref().ok_or(TeeError::Unsupported)
+}
+
+/// Send one guest message with VMPCK `vmpck` and return the decrypted
+/// response payload's length in `out`. `seqno_override` (tests only)
+/// sends with a chosen sequence number instead of the next one.
+fn exchange(
+    vmpck_index: usize,
+    msg_type: u8,
+    msg_version: u8,
+    payload: &[u8],
+    out: &mut [u8],
+    seqno_override: Option<u64>,
+) -> Result<usize, TeeError> {
+    if vmpck_index >= secrets::VMPCK_COUNT {
+        return Err(TeeError::InvalidArgument("VMPCK index is 0..=3"));
+    }
+    let msg_sz = u16::try_from(payload.len()).map_err(|_| TeeError::InvalidArgument("message too long"))?;
+    let mut slot = CHANNEL.lock();
+    let page = secrets_page()?;
+    let key = vmpck(page, vmpck_index);
+    if key == [0; 32] {
+        return Err(TeeError::InvalidArgument("VMPCK disabled after an earlier failure"));
+    }
+    let channel = channel(&mut slot)?;
+    let slot_ptr = seqno_slot(page, vmpck_index);
+    // SAFETY: a u32 in the private secrets page, accessed under CHANNEL.
+    let stored = u64::from(unsafe { slot_ptr.read_volatile() });
+    let seqno = seqno_override.unwrap_or(stored + 1);
+    if seqno + 1 >= u64::from(u32::MAX) {
+        return Err(TeeError::InvalidArgument("message sequence numbers exhausted"));
+    }
+    let header = Header { seqno, msg_type, msg_version, msg_sz, vmpck: vmpck_index as u8 };
+    let mut private = Box::new([0u8; msg::PAGE_SIZE]);
+    message::seal(&key, &header, payload, &mut private).map_err(|_| TeeError::InvalidArgument("message too long"))?;
+    channel.request.write_bytes(0, &private[..]).map_err(|_| TeeError::InvalidArgument("request page"))?;
+    channel.response.fill(0);
+    let (request_gpa, response_gpa) = (channel.request.paddr(), channel.response.paddr());
+    let sent = with_ghcb(|ghcb| {
+        // SAFETY: the hypervisor writes only the shared response page.
+        let result = unsafe { ghcb.call(exit::GUEST_REQUEST, request_gpa, response_gpa) };
+        (result, ghcb.exit_info_2())
+    });
+    // Sent (or maybe sent): the sequence number is used up either way.
+    // SAFETY: as above.
+    unsafe { slot_ptr.write_volatile((seqno + 1).max(stored) as u32) };
+    let failure = match sent {
+        Err(error) => Some(error),
+        Ok((Err(error), _)) => Some(error),
+        Ok((Ok(()), 0)) => None,
+        Ok((Ok(()), exit_info_2)) => Some(TeeError::Host(exit_info_2)),
+    };
+    if let Some(error) = failure {
+        if let TeeError::Host(info) = error {
+            log::error!(
+                "snp: guest request failed: firmware error {:#x}, VMM error {:#x}",
+                info & 0xffff_ffff,
+                info >> GUEST_REQ_VMM_ERR_SHIFT
+            );
+        }
+        disable_vmpck(page, vmpck_index);
+        return Err(error);
+    }
+    channel.response.read_bytes(0, &mut private[..]).map_err(|_| TeeError::InvalidArgument("response page"))?;
+    let expected = Header { seqno: seqno + 1, msg_type: msg_type + 1, msg_version, msg_sz: 0, vmpck: vmpck_index as u8 };
+    let opened = message::open(&key, &mut private);
+    let header = match opened {
+        Ok(h) if h.seqno == expected.seqno && h.msg_type == expected.msg_type && h.msg_version == msg_version && h.vmpck == expected.vmpck => h,
+        _ => {
+            disable_vmpck(page, vmpck_index);
+            return Err(TeeError::BadResponse("PSP response does not authenticate or does not match the request"));
+        }
+    };
+    // SAFETY: as above: N+2 is the next value Linux stores.
+    unsafe { slot_ptr.write_volatile((seqno + 1) as u32) };
+    let len = usize::from(header.msg_sz);
+    if len > out.len() {
+        return Err(TeeError::BadResponse("response larger than the caller's buffer"));
+    }
+    out[..len].copy_from_slice(&private[msg::HEADER_SIZE..msg::HEADER_SIZE + len]);
+    Ok(len)
+}
+
+/// One guest request (message `msg_type`, version `msg_version`) with
+/// VMPCK `vmpck`; the decrypted response payload goes to `out`, its
+/// length is returned. For `/dev/sev-guest`. Errors from the hypervisor
+/// carry SW_EXITINFO2 (firmware error low, VMM error high) in
+/// [`TeeError::Host`].
+pub fn request(vmpck: usize, msg_type: u8, msg_version: u8, payload: &[u8], out: &mut [u8]) -> Result<usize, TeeError> {
+    exchange(vmpck, msg_type, msg_version, payload, out, None)
+}
+
+/// As [`request`], with a chosen sequence number: only for tests that
+/// check the PSP refuses a reused one (and that the VMPCK is then gone).
+#[cfg(feature = "emulation")]
+pub fn request_with_seqno_for_test(vmpck: usize, seqno: u64, msg_type: u8, payload: &[u8], out: &mut [u8]) -> Result<usize, TeeError> {
+    exchange(vmpck, msg_type, 1, payload, out, Some(seqno))
+}
+
+/// The last sequence number stored for VMPCK `vmpck` (tests).
+pub fn stored_seqno(vmpck: usize) -> Option<u32> {
+    let page = secrets_page().ok()?;
+    // SAFETY: as in `exchange`, read-only.
+    (vmpck < secrets::VMPCK_COUNT).then(|| unsafe { seqno_slot(page, vmpck).read_volatile() })
+}
+
+/// An attestation report for `report_data` at VMPL `vmpl`, through VMPCK
+/// `vmpck`.
+pub fn get_report_with(vmpck: usize, vmpl: u32, report_data: &[u8; 64]) -> Result<SnpReport, TeeError> {
+    let mut req = [0u8; msg::REPORT_REQ_SIZE];
+    req[..64].copy_from_slice(report_data);
+    req[64..68].copy_from_slice(&vmpl.to_le_bytes());
+    let mut rsp = Box::new([0u8; msg::MAX_PAYLOAD]);
+    let len = request(vmpck, msg::TYPE_REPORT_REQ, 1, &req, &mut rsp[..])?;
+    let status = u32::from_le_bytes([rsp[0], rsp[1], rsp[2], rsp[3]]);
+    let size = u32::from_le_bytes([rsp[4], rsp[5], rsp[6], rsp[7]]) as usize;
+    if status != 0 {
+        return Err(TeeError::Host(u64::from(status)));
+    }
+    if size != report::SIZE || len < msg::REPORT_RSP_HEADER + report::SIZE {
+        return Err(TeeError::BadResponse("REPORT_RSP: report size"));
+    }
+    let mut bytes = [0u8; report::SIZE];
+    bytes.copy_from_slice(&rsp[msg::REPORT_RSP_HEADER..msg::REPORT_RSP_HEADER + report::SIZE]);
+    Ok(SnpReport(bytes))
+}
+
+/// An attestation report for `report_data` (VMPL 0, VMPCK0): the safe
+/// API the attestation layer uses.
+pub fn get_report(report_data: &[u8; 64]) -> Result<SnpReport, TeeError> {
+    get_report_with(0, 0, report_data)
+}
+
+/// MSG_KEY_REQ fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyRequest {
+    /// 0: VCEK-derived, 1: VMRK.
+    pub root_key_select: u32,
+    pub guest_field_select: u64,
+    pub vmpl: u32,
+    pub guest_svn: u32,
+    pub tcb_version: u64,
+}
+
+/// A key derived by the PSP (MSG_KEY_REQ) through VMPCK0.
+pub fn get_derived_key(key: &KeyRequest) -> Result<[u8; 32], TeeError> {
+    let mut req = [0u8; msg::KEY_REQ_SIZE];
+    req[0..4].copy_from_slice(&key.root_key_select.to_le_bytes());
+    req[8..16].copy_from_slice(&key.guest_field_select.to_le_bytes());
+    req[16..20].copy_from_slice(&key.vmpl.to_le_bytes());
+    req[20..24].copy_from_slice(&key.guest_svn.to_le_bytes());
+    req[24..32].copy_from_slice(&key.tcb_version.to_le_bytes());
+    let mut rsp = [0u8; msg::KEY_RSP_SIZE];
+    let len = request(0, msg::TYPE_KEY_REQ, 1, &req, &mut rsp)?;
+    let status = u32::from_le_bytes([rsp[0], rsp[1], rsp[2], rsp[3]]);
+    if status != 0 {
+        return Err(TeeError::Host(u64::from(status)));
+    }
+    if len != msg::KEY_RSP_SIZE {
+        return Err(TeeError::BadResponse("KEY_RSP size"));
+    }
+    let mut derived = [0u8; 32];
+    derived.copy_from_slice(&rsp[32..64]);
+    Ok(derived)
+}
