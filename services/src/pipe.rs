@@ -288,7 +288,7 @@ pub fn new_pipe(extra_flags: u32, creds: &Credentials) -> Result<(Arc<OpenFile>,
     // Registered like a FIFO, so reopening it (/proc/<pid>/fd/N) finds it.
     let metadata = path.inode().metadata();
     let pipe = fifo_pipe((metadata.dev, metadata.ino));
-    let reader = OpenFile::new(path.clone(), O_RDONLY | extra_flags, Some(Arc::new(PipeEnd::new(pipe.clone(), true, false))));
-    let writer = OpenFile::new(path, O_WRONLY | extra_flags, Some(Arc::new(PipeEnd::new(pipe, false, true))));
+    let reader = OpenFile::new_pseudo(path.clone(), O_RDONLY | extra_flags, Some(Arc::new(PipeEnd::new(pipe.clone(), true, false))));
+    let writer = OpenFile::new_pseudo(path, O_WRONLY | extra_flags, Some(Arc::new(PipeEnd::new(pipe, false, true))));
     Ok((reader, writer))
 }

@@ -3,6 +3,7 @@
 #include "abi_test.h"
 #include <dirent.h>
 #include <limits.h>
+#include <sys/mount.h>
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE 1
@@ -161,6 +162,16 @@ static void renaming(void) {
     CHECK(stat("n3", &st) == 0 && S_ISDIR(st.st_mode));
     CHECK(stat("rd3", &st) == 0 && S_ISREG(st.st_mode));
     ERR(syscall(SYS_renameat2, -1, "n2", AT_FDCWD, "x", 0), EBADF);
+    /* across mounts: EXDEV; a mount point is busy */
+    OK(mkdir("mnt", 0755));
+    if (OK(mount("none", "mnt", "tmpfs", 0, NULL)) == 0) {
+        ERR(rename("n2", "mnt/n2"), EXDEV);
+        ERR(link("n2", "mnt/n2"), EXDEV);
+        ERR(rmdir("mnt"), EBUSY);
+        ERR(rename("mnt", "mnt2"), EBUSY);
+        OK(umount("mnt"));
+    }
+    OK(rmdir("mnt"));
 }
 
 static void links(void) {

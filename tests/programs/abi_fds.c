@@ -101,7 +101,8 @@ static void pipes(void) {
     OK(pipe(p));
     struct stat st;
     CHECK(fstat(p[0], &st) == 0 && S_ISFIFO(st.st_mode));
-    CHECK((fcntl(p[0], F_GETFL) & O_ACCMODE) == O_RDONLY && (fcntl(p[1], F_GETFL) & O_ACCMODE) == O_WRONLY);
+    /* pipes have no O_LARGEFILE: exactly the access mode */
+    CHECK(fcntl(p[0], F_GETFL) == O_RDONLY && fcntl(p[1], F_GETFL) == O_WRONLY);
     ERR(write(p[0], "x", 1), EBADF);
     char buf[8];
     ERR(read(p[1], buf, 1), EBADF);
@@ -117,7 +118,7 @@ static void pipes(void) {
     ERR(pipe2(p, O_RDWR), EINVAL);
     ERR(pipe2(p, 0x1), EINVAL);
     OK(pipe2(p, O_CLOEXEC | O_NONBLOCK));
-    CHECK(fcntl(p[0], F_GETFD) == FD_CLOEXEC && (fcntl(p[1], F_GETFL) & O_NONBLOCK));
+    CHECK(fcntl(p[0], F_GETFD) == FD_CLOEXEC && fcntl(p[1], F_GETFL) == (O_WRONLY | O_NONBLOCK));
     ERR(read(p[0], buf, 1), EAGAIN);
     /* EPIPE with SIGPIPE ignored */
     signal(SIGPIPE, SIG_IGN);
@@ -243,6 +244,11 @@ static void polls(void) {
     struct pollfd wfd = {p[1], POLLOUT, 0};
     CHECK(poll(&wfd, 1, 0) == 1 && (wfd.revents & POLLERR) && (wfd.revents & POLLOUT));
     close(p[1]);
+    /* a regular file is always ready */
+    int rf = OK(open("f", O_RDWR));
+    struct pollfd ffd = {rf, POLLIN | POLLOUT | POLLPRI, 0};
+    CHECK(poll(&ffd, 1, 0) == 1 && ffd.revents == (POLLIN | POLLOUT));
+    close(rf);
     /* timeouts */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -70,6 +70,23 @@ static void open_flags(void) {
     ERR(write(fd, "x", 1), EBADF);
     CHECK(fstat(fd, &st) == 0 && st.st_size == 5);
     close(fd);
+    /* O_EXCL without O_CREAT is ignored; O_RDONLY|O_TRUNC still truncates */
+    fd = OK(open("f", O_RDONLY | O_EXCL));
+    close(fd);
+    write_file("tr", "data");
+    fd = OK(open("tr", O_RDONLY | O_TRUNC));
+    CHECK(fstat(fd, &st) == 0 && st.st_size == 0);
+    close(fd);
+    /* pwrite on an O_APPEND file appends (a documented Linux quirk) */
+    write_file("ap", "123");
+    fd = OK(open("ap", O_WRONLY | O_APPEND));
+    CHECK(pwrite(fd, "x", 1, 0) == 1);
+    CHECK(fstat(fd, &st) == 0 && st.st_size == 4);
+    close(fd);
+    /* F_GETFL of a file from open(2) carries O_LARGEFILE (0x8000) */
+    fd = OK(open("f", O_RDWR));
+    CHECK(fcntl(fd, F_GETFL) == (O_RDWR | 0x8000));
+    close(fd);
     /* creat(2) */
     fd = OK(creat("created", 0640));
     CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY);
@@ -157,6 +174,11 @@ static void seeking(void) {
     struct stat st;
     CHECK(fstat(fd, &st) == 0 && st.st_size == 101);
     CHECK(pread(fd, buf, 2, 50) == 2 && buf[0] == 0 && buf[1] == 0);
+    /* SEEK_DATA/SEEK_HOLE: no holes reported inside; ENXIO at the end */
+    CHECK(lseek(fd, 0, SEEK_DATA) == 0);
+    CHECK(lseek(fd, 0, SEEK_HOLE) == 101);
+    ERR(lseek(fd, 101, SEEK_DATA), ENXIO);
+    ERR(lseek(fd, 200, SEEK_HOLE), ENXIO);
     /* Directories seek too (getdents restarts from 0). */
     int dfd = OK(open(".", O_RDONLY | O_DIRECTORY));
     CHECK(lseek(dfd, 0, SEEK_SET) == 0);

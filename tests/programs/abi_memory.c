@@ -61,6 +61,11 @@ static void anonymous(void) {
     ERR(munmap(p + 1, PAGE), EINVAL);
     ERR(munmap(p, 0), EINVAL);
     OK(munmap(p + PAGE, PAGE)); /* nothing there: still fine */
+    /* a free hint address is taken as is */
+    char *hint = (char *)0x300000000000L;
+    char *h = mmap(hint, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(h == hint);
+    if (h != MAP_FAILED) munmap(h, PAGE);
     /* MAP_FIXED replaces what was there */
     char *q = mmap(p, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     CHECK(q == p && q[0] == 0);

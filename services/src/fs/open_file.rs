@@ -49,6 +49,12 @@ impl OpenFile {
         Arc::new(OpenFile { path, device, flags: AtomicU32::new(kept), position: Mutex::new(0) })
     }
 
+    /// A file no `open` made (a pipe end, as Linux's `alloc_file_pseudo`):
+    /// `flags` are kept as given, without the `O_LARGEFILE` open adds.
+    pub fn new_pseudo(path: Path, flags: u32, device: Option<Arc<dyn Device>>) -> Arc<OpenFile> {
+        Arc::new(OpenFile { path, device, flags: AtomicU32::new(flags), position: Mutex::new(0) })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
