@@ -67,6 +67,9 @@ static void fcntls(void) {
     OK(fcntl(fd, F_SETFD, FD_CLOEXEC));
     CHECK(fcntl(fd, F_GETFD) == FD_CLOEXEC);
     OK(fcntl(fd, F_SETFD, 0));
+    OK(fcntl(fd, F_SETFD, 3)); /* only FD_CLOEXEC counts */
+    CHECK(fcntl(fd, F_GETFD) == FD_CLOEXEC);
+    OK(fcntl(fd, F_SETFD, 0));
     int fl = fcntl(fd, F_GETFL);
     CHECK((fl & O_ACCMODE) == O_RDWR && !(fl & O_NONBLOCK) && !(fl & O_APPEND));
     OK(fcntl(fd, F_SETFL, O_NONBLOCK | O_APPEND | O_WRONLY));
@@ -83,8 +86,40 @@ static void fcntls(void) {
     ERR(fcntl(-1, F_GETFD), EBADF);
     ERR(fcntl(999, F_GETFL), EBADF);
     ERR(fcntl(fd, 9999), EINVAL);
+    /* status flags belong to the open file: dups share them */
+    OK(fcntl(d, F_SETFL, O_NONBLOCK));
+    CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
+    OK(fcntl(fd, F_SETFL, 0));
     close(d);
     close(d2);
+    close(fd);
+    /* O_PATH files: F_GETFL shows O_PATH, F_SETFL is EBADF */
+    fd = OK(open("f", O_PATH));
+    CHECK(fcntl(fd, F_GETFL) == O_PATH);
+    close(fd);
+}
+
+/* exec drops close-on-exec fds only: the new image checks fds 50, 51. */
+static int after_exec(void) {
+    CHECK(fcntl(50, F_GETFD) == 0);
+    ERR(fcntl(51, F_GETFD), EBADF);
+    fflush(stdout);
+    return failures ? 1 : 0;
+}
+
+static void exec_closes(const char *self) {
+    int fd = OK(open("f", O_RDONLY));
+    CHECK(dup2(fd, 50) == 50 && dup3(fd, 51, O_CLOEXEC) == 51);
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        execl(self, self, "after-exec", (char *)NULL);
+        _exit(99);
+    }
+    int status;
+    CHECK(waitpid(c, &status, 0) == c && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(50);
+    close(51);
     close(fd);
 }
 
@@ -398,10 +433,12 @@ static void selects(void) {
     close(f);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "after-exec") == 0) return after_exec();
     enter_workdir("/abi-fds");
     dups();
     fcntls();
+    exec_closes(argv[0]);
     pipes();
     fifos();
     polls();

@@ -3,6 +3,7 @@
 #include "abi_test.h"
 #include <limits.h>
 #include <sys/uio.h>
+#include <sys/sysmacros.h>
 
 static char long_name[300];
 static char long_path[5000];
@@ -153,6 +154,26 @@ static void read_write(void) {
     close(dfd);
 }
 
+/* Device nodes made here (no /dev on Linux's bare initramfs). */
+static void devices(void) {
+    OK(mknod("null", S_IFCHR | 0666, makedev(1, 3)));
+    OK(mknod("zero", S_IFCHR | 0666, makedev(1, 5)));
+    OK(mknod("full", S_IFCHR | 0666, makedev(1, 7)));
+    char buf[8];
+    int fd = OK(open("null", O_RDWR));
+    CHECK(read(fd, buf, 8) == 0 && write(fd, "abc", 3) == 3);
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3);
+    close(fd);
+    fd = OK(open("zero", O_RDONLY));
+    memset(buf, 1, sizeof buf);
+    CHECK(read(fd, buf, 8) == 8 && buf[0] == 0 && buf[7] == 0);
+    close(fd);
+    fd = OK(open("full", O_WRONLY));
+    ERR(write(fd, "x", 1), ENOSPC);
+    close(fd);
+}
+
 static void seeking(void) {
     int fd = OK(open("s", O_RDWR | O_CREAT | O_TRUNC, 0644));
     CHECK(write(fd, "0123456789", 10) == 10);
@@ -230,5 +251,6 @@ int main(void) {
     read_write();
     seeking();
     truncating();
+    devices();
     return finish("abi_files");
 }

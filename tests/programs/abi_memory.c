@@ -115,6 +115,16 @@ static void remapping(void) {
     CHECK(mremap(q, 4 * PAGE, 2 * PAGE, 0) == q); /* shrinks in place */
     target = q + 3 * PAGE;
     CHECK(fault_of(read_target) == SIGSEGV);
+    /* MREMAP_FIXED moves to the given place; the old range goes */
+    char *dest = map_anon(4 * PAGE, PROT_NONE);
+    char *moved = mremap(q, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
+    CHECK(moved == dest && strcmp(moved, "moved along") == 0);
+    target = q;
+    CHECK(fault_of(read_target) == SIGSEGV);
+    target = dest + 2 * PAGE; /* the rest of the PROT_NONE map is still there */
+    CHECK(fault_of(read_target) == SIGSEGV);
+    munmap(dest, 4 * PAGE);
+    q = map_anon(2 * PAGE, PROT_READ | PROT_WRITE);
     ERR(mremap(q + 1, PAGE, PAGE, 0), EINVAL);
     ERR(mremap(q, PAGE, 0, MREMAP_MAYMOVE), EINVAL);
     ERR(mremap(q, PAGE, PAGE, 0x80), EINVAL);
@@ -154,6 +164,23 @@ static void file_maps(void) {
     char *o = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, PAGE);
     CHECK(o != MAP_FAILED && o[0] == 'z' && o[PAGE - 1] == 'z');
     if (o != MAP_FAILED) munmap(o, PAGE);
+    /* a read-only fd shared map cannot become writable */
+    int ro = OK(open("file", O_RDONLY));
+    char *sh = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, ro, 0);
+    CHECK(sh != MAP_FAILED && sh[0] == 'h');
+    if (sh != MAP_FAILED) {
+        ERR(mprotect(sh, PAGE, PROT_READ | PROT_WRITE), EACCES);
+        munmap(sh, PAGE);
+    }
+    close(ro);
+    /* a map wholly past the end of the file: allowed, SIGBUS on use */
+    char *past = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, 16 * PAGE);
+    CHECK(past != MAP_FAILED);
+    if (past != MAP_FAILED) {
+        target = past;
+        CHECK(fault_of(read_target) == SIGBUS);
+        munmap(past, PAGE);
+    }
     /* the mapping outlives the fd */
     char *k = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);

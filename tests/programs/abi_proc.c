@@ -117,6 +117,7 @@ static void sessions(void) {
     ERR(wait4(-1, &status, 0x40000000 >> 4, NULL), EINVAL);
     ERR(kill(99999, 0), ESRCH);
     ERR(kill(getpid(), 99), EINVAL);
+    ERR(kill(-99999, 0), ESRCH);
     OK(kill(getpid(), 0));
 }
 
@@ -134,6 +135,7 @@ static void as_user(void) {
     ERR(setgid(0), EPERM);
     gid_t none[1] = {0};
     ERR(setgroups(1, none), EPERM);
+    ERR(sethostname("x", 1), EPERM);
     OK(setuid(1000)); /* to the same id: allowed */
     CHECK(getuid() == 1000 && geteuid() == 1000 && getgid() == 1000 && getegid() == 1000);
     /* an unprivileged process cannot raise a hard limit */
@@ -193,6 +195,14 @@ static void system_info(void) {
     OK(uname(&u));
     CHECK(strcmp(u.sysname, "Linux") == 0 && strcmp(u.machine, "x86_64") == 0 && u.release[0] != 0);
     ERR(syscall(SYS_uname, (void *)8), EFAULT);
+    /* (the host name is left alone: Linux boots as "(none)", Umbra as "umbra") */
+    CHECK(strcmp(u.domainname, "(none)") == 0);
+    OK(sethostname("abi-host", 8));
+    CHECK(uname(&u) == 0 && strcmp(u.nodename, "abi-host") == 0);
+    static char longname[100];
+    memset(longname, 'h', 65);
+    ERR(sethostname(longname, 65), EINVAL);
+    ERR(syscall(SYS_sethostname, (void *)8, 4), EFAULT);
     struct sysinfo si;
     OK(sysinfo(&si));
     CHECK(si.totalram > 0 && si.freeram <= si.totalram && si.mem_unit >= 1 && si.procs >= 1 && si.uptime >= 0);

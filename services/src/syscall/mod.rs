@@ -247,7 +247,7 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_MOUNT => mount::sys_mount(a[0], a[1], a[2], a[3], a[4], ctx),
         nr::SYS_UMOUNT2 => mount::sys_umount2(a[0], int(1), ctx),
         nr::SYS_REBOOT => mount::sys_reboot(int(0), int(1), int(2), ctx),
-        nr::SYS_SETHOSTNAME => uname::sys_sethostname(a[0], a[1]),
+        nr::SYS_SETHOSTNAME => uname::sys_sethostname(a[0], a[1], ctx),
         nr::SYS_GETTID => ok(ctx.thread.tid()),
         nr::SYS_TKILL => signal::sys_tgkill(-1, a[0] as i32, int(1), ctx),
         nr::SYS_TIME => time::sys_time(a[0]),
