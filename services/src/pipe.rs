@@ -32,6 +32,7 @@ pub const PIPE_CAPACITY: usize = 65536;
 /// Writes of at most this many bytes are never interleaved.
 pub const PIPE_BUF: usize = 4096;
 const PIPEFS_MAGIC: u64 = 0x5049_5045;
+const FIONREAD: u32 = 0x541b;
 
 struct PipeState {
     buffer: VecDeque<u8>,
@@ -163,6 +164,16 @@ impl Device for PipeEnd {
             }
         }
         Ok(written)
+    }
+
+    /// `FIONREAD`: the bytes waiting in the pipe (Linux's `pipe_ioctl`).
+    fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64> {
+        if cmd != FIONREAD {
+            return_errno_with_message!(ENOTTY, "pipes have only FIONREAD");
+        }
+        let waiting = self.pipe.state.lock().buffer.len();
+        crate::uaccess::write_i32(arg, waiting as i32)?;
+        Ok(0)
     }
 
     /// Linux's `pipe_poll`.

@@ -6,6 +6,8 @@
 #include <sys/select.h>
 #include <sys/time.h>
 #include <time.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 
 static volatile int got_usr1;
 static void on_usr1(int sig) { (void)sig; got_usr1++; }
@@ -170,6 +172,30 @@ static void pipes(void) {
     long total = 0, n;
     while ((n = write(p[1], big, sizeof big)) > 0) total += n;
     CHECK(n == -1 && errno == EAGAIN && total == 65536);
+    close(p[0]);
+    close(p[1]);
+}
+
+static void ioctls(void) {
+    int p[2];
+    OK(pipe(p));
+    int avail = -1;
+    CHECK(write(p[1], "abcd", 4) == 4);
+    CHECK(ioctl(p[0], FIONREAD, &avail) == 0 && avail == 4);
+    int on = 1;
+    OK(ioctl(p[0], FIONBIO, &on));
+    CHECK(fcntl(p[0], F_GETFL) & O_NONBLOCK);
+    OK(ioctl(p[0], FIOCLEX));
+    CHECK(fcntl(p[0], F_GETFD) == FD_CLOEXEC);
+    OK(ioctl(p[0], FIONCLEX));
+    CHECK(fcntl(p[0], F_GETFD) == 0);
+    ERR(ioctl(p[0], FIONREAD, (void *)8), EFAULT);
+    struct termios t;
+    ERR(ioctl(p[0], TCGETS, &t), ENOTTY);
+    int f = OK(open("f", O_RDONLY));
+    ERR(ioctl(f, TCGETS, &t), ENOTTY);
+    close(f);
+    ERR(ioctl(-1, FIONREAD, &avail), EBADF);
     close(p[0]);
     close(p[1]);
 }
@@ -440,6 +466,7 @@ int main(int argc, char **argv) {
     fcntls();
     exec_closes(argv[0]);
     pipes();
+    ioctls();
     fifos();
     polls();
     selects();

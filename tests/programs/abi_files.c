@@ -240,6 +240,22 @@ static void truncating(void) {
     close(dfd);
 }
 
+static void syncing(void) {
+    int fd = OK(open("f", O_RDWR));
+    OK(fsync(fd));
+    OK(fdatasync(fd));
+    OK(syncfs(fd));
+    close(fd);
+    sync();
+    ERR(fsync(-1), EBADF);
+    ERR(fdatasync(999), EBADF);
+    int p[2];
+    OK(pipe(p));
+    ERR(fsync(p[0]), EINVAL); /* a pipe cannot be synced */
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void) {
     memset(long_name, 'n', 256);
     for (int i = 0; i < 4200; i += 2) {
@@ -252,5 +268,6 @@ int main(void) {
     seeking();
     truncating();
     devices();
+    syncing();
     return finish("abi_files");
 }

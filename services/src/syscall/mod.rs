@@ -183,7 +183,14 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_KILL => signal::sys_kill(a[0] as i32, int(1), ctx),
         nr::SYS_UNAME => uname::sys_uname(a[0]),
         nr::SYS_FCNTL => fd::sys_fcntl(fd(0), int(1), a[2], ctx),
-        nr::SYS_FLOCK | nr::SYS_FSYNC | nr::SYS_FDATASYNC | nr::SYS_SYNC | nr::SYS_SYNCFS => ok(0),
+        nr::SYS_FSYNC | nr::SYS_FDATASYNC => fd::sys_fsync(fd(0), ctx),
+        // Everything is in memory: nothing to write back, nothing to lock
+        // against (no other machine shares these files).
+        nr::SYS_FLOCK | nr::SYS_SYNCFS => {
+            ctx.file(fd(0))?;
+            ok(0)
+        }
+        nr::SYS_SYNC => ok(0),
         nr::SYS_TRUNCATE => namespace::sys_truncate(a[0], a[1] as i64, ctx),
         nr::SYS_FTRUNCATE => namespace::sys_ftruncate(fd(0), a[1] as i64, ctx),
         nr::SYS_GETDENTS64 => read_write::sys_getdents64(fd(0), a[1], a[2], ctx),
