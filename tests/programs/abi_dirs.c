@@ -279,8 +279,16 @@ static void cwd(void) {
     /* the cwd removed under us: getcwd says "(unreachable)"-less ENOENT */
     OK(mkdir("gone", 0755));
     OK(chdir("gone"));
+    int gone = OK(open(".", O_RDONLY | O_DIRECTORY));
     OK(rmdir("../gone"));
     ERR(syscall(SYS_getcwd, buf, sizeof buf), ENOENT);
+    /* nothing can be made in a removed directory; listing it fails */
+    ERR(open("x", O_CREAT | O_WRONLY, 0644), ENOENT);
+    ERR(mkdir("x", 0755), ENOENT);
+    ERR(syscall(SYS_getdents64, gone, buf, sizeof buf), ENOENT);
+    struct stat st;
+    CHECK(fstat(gone, &st) == 0 && st.st_nlink == 0);
+    close(gone);
     OK(chdir("/abi-dirs"));
 }
 

@@ -140,6 +140,8 @@ static void read_write(void) {
     CHECK(lseek(rw, 0, SEEK_SET) == 0);
     CHECK(readv(rw, riov, 2) == 6 && memcmp(a, "ab", 2) == 0 && memcmp(b, "cde5", 4) == 0);
     ERR(readv(rw, riov, -1), EINVAL);
+    struct iovec huge[2] = {{a, 1}, {b, (size_t)-1}};
+    ERR(readv(rw, huge, 2), EINVAL); /* a length negative as ssize_t */
     ERR(writev(rw, iov, 1025), EINVAL);
     ERR(readv(rw, (struct iovec *)8, 1), EFAULT);
     struct iovec bad[1] = {{(void *)8, 4}};
@@ -200,6 +202,15 @@ static void seeking(void) {
     CHECK(lseek(fd, 0, SEEK_HOLE) == 101);
     ERR(lseek(fd, 101, SEEK_DATA), ENXIO);
     ERR(lseek(fd, 200, SEEK_HOLE), ENXIO);
+    /* a sparse write far out: the size jumps, the hole reads as zeros */
+    int sp = OK(open("sparse", O_RDWR | O_CREAT | O_TRUNC, 0644));
+    CHECK(pwrite(sp, "end", 3, 1LL << 40) == 3);
+    CHECK(fstat(sp, &st) == 0 && st.st_size == (1LL << 40) + 3 && st.st_blocks <= 64);
+    CHECK(lseek(sp, 0, SEEK_DATA) == (1LL << 40));
+    CHECK(lseek(sp, 0, SEEK_HOLE) == 0);
+    CHECK(pread(sp, buf, 2, 12345) == 2 && buf[0] == 0 && buf[1] == 0);
+    close(sp);
+    unlink("sparse");
     /* Directories seek too (getdents restarts from 0). */
     int dfd = OK(open(".", O_RDONLY | O_DIRECTORY));
     CHECK(lseek(dfd, 0, SEEK_SET) == 0);

@@ -91,6 +91,18 @@ static void protections(void) {
     ERR(mprotect(p, PAGE, 0x10), EINVAL);
     OK(munmap(p, 2 * PAGE));
     ERR(mprotect(p, PAGE, PROT_READ), ENOMEM);
+    /* a hole inside the range: ENOMEM */
+    char *h = map_anon(3 * PAGE, PROT_READ);
+    OK(munmap(h + PAGE, PAGE));
+    ERR(mprotect(h, 3 * PAGE, PROT_READ | PROT_WRITE), ENOMEM);
+    OK(munmap(h, 3 * PAGE)); /* across the hole: fine */
+    /* a length that is not a page multiple covers the whole last page */
+    char *odd = map_anon(100, PROT_READ | PROT_WRITE);
+    CHECK(odd != MAP_FAILED);
+    if (odd != MAP_FAILED) {
+        odd[PAGE - 1] = 1;
+        OK(munmap(odd, 100));
+    }
     OK(mprotect(p, 0, PROT_READ));
     /* PROT_EXEC-only or write-only maps are allowed */
     char *x = map_anon(PAGE, PROT_WRITE);

@@ -98,6 +98,15 @@ static void sessions(void) {
     c = fork();
     if (c == 0) _exit(42);
     CHECK(waitpid(c, &status, 0) == c && WIFEXITED(status) && WEXITSTATUS(status) == 42);
+    c = fork();
+    if (c == 0) _exit(256 + 7); /* only the low byte counts */
+    CHECK(waitpid(c, &status, 0) == c && WEXITSTATUS(status) == 7);
+    c = fork();
+    if (c == 0) {
+        raise(SIGTERM);
+        _exit(0);
+    }
+    CHECK(waitpid(c, &status, 0) == c && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
     int hold[2];
     pipe(hold);
     fflush(stdout);

@@ -250,6 +250,10 @@ impl OpenFile {
         if self.path.kind() != InodeType::Dir {
             return_errno_with_message!(ENOTDIR, "getdents64 on a non-directory");
         }
+        // iterate_dir's IS_DEADDIR: a removed directory lists nothing.
+        if self.metadata().nlink == 0 {
+            return_errno_with_message!(ENOENT, "getdents64 of a removed directory");
+        }
         let mut position = self.position.lock();
         let mut writer = Dirent64Writer::new(buf);
         self.inode().readdir_at(*position, &mut writer)?;
