@@ -86,6 +86,18 @@ macro_rules! suites {
 
 suites!(files, dirs, meta, fds, memory, proc);
 
+/// Pipes, FIFO opens and waits with the two ends on two CPUs.
+#[test]
+fn fds_on_two_cpus() {
+    let binary = build("abi_fds", Libc::Musl);
+    umbra_run()
+        .opts(["--smp".to_string(), "2".to_string(), "--add".to_string(), format!("{}:/bin/abi_fds", binary.display())])
+        .guest(&["/bin/abi_fds"])
+        .assert_stdout_lacks("FAIL ")
+        .assert_stdout_contains("abi_fds: ok (")
+        .assert_code(0);
+}
+
 /// Booting a test program as `/init` on Debian's Linux kernel.
 mod linux_compare {
     use super::*;
