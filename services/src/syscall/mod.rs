@@ -193,7 +193,14 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_KILL => signal::sys_kill(a[0] as i32, int(1), ctx),
         nr::SYS_UNAME => uname::sys_uname(a[0]),
         nr::SYS_FCNTL => fd::sys_fcntl(fd(0), int(1), a[2], ctx),
-        nr::SYS_FLOCK | nr::SYS_FSYNC | nr::SYS_FDATASYNC | nr::SYS_SYNC | nr::SYS_SYNCFS => ok(0),
+        nr::SYS_FSYNC | nr::SYS_FDATASYNC => fd::sys_fsync(fd(0), ctx),
+        // Everything is in memory: nothing to write back, nothing to lock
+        // against (no other machine shares these files).
+        nr::SYS_FLOCK | nr::SYS_SYNCFS => {
+            ctx.file(fd(0))?;
+            ok(0)
+        }
+        nr::SYS_SYNC => ok(0),
         nr::SYS_TRUNCATE => namespace::sys_truncate(a[0], a[1] as i64, ctx),
         nr::SYS_FALLOCATE => fallocate::sys_fallocate(fd(0), int(1), a[2] as i64, a[3] as i64, ctx),
         nr::SYS_FTRUNCATE => namespace::sys_ftruncate(fd(0), a[1] as i64, ctx),
@@ -258,7 +265,7 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_MOUNT => mount::sys_mount(a[0], a[1], a[2], a[3], a[4], ctx),
         nr::SYS_UMOUNT2 => mount::sys_umount2(a[0], int(1), ctx),
         nr::SYS_REBOOT => mount::sys_reboot(int(0), int(1), int(2), a[3], ctx),
-        nr::SYS_SETHOSTNAME => uname::sys_sethostname(a[0], a[1]),
+        nr::SYS_SETHOSTNAME => uname::sys_sethostname(a[0], a[1], ctx),
         nr::SYS_GETTID => ok(ctx.thread.tid()),
         nr::SYS_TKILL => signal::sys_tgkill(-1, a[0] as i32, int(1), ctx),
         nr::SYS_TIME => time::sys_time(a[0]),

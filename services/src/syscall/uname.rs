@@ -42,7 +42,10 @@ pub fn sys_uname(buf: u64) -> SyscallResult {
     ok(0)
 }
 
-pub fn sys_sethostname(name: u64, len: u64) -> SyscallResult {
+pub fn sys_sethostname(name: u64, len: u64, ctx: &super::SyscallContext) -> SyscallResult {
+    if !ctx.process.credentials().is_root() {
+        return_errno_with_message!(EPERM, "sethostname needs CAP_SYS_ADMIN");
+    }
     if len > 64 {
         return_errno_with_message!(EINVAL, "host name longer than 64 bytes");
     }
