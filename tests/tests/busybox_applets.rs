@@ -11,8 +11,7 @@
 //! Not working yet, because the kernel lacks what they need:
 //! - `mkfifo` makes the node but opening a FIFO fails with `ENXIO`
 //!   (ignored test below; FIFOs are being added separately);
-//! - `dmesg` (syslog(2) / klogctl is `ENOSYS`: no kernel log buffer for
-//!   user space), `linux32`/`linux64` (personality(2) is `ENOSYS`),
+//! - `linux32`/`linux64` (personality(2) is `ENOSYS`),
 //!   `ionice` (ioprio_get/ioprio_set are `ENOSYS`), `hwclock` (no
 //!   `/dev/rtc`), `hostid`, `logger`, `nc`, `ping`, `wget` and the other
 //!   network applets (no sockets), `logname`/`who` (no utmp: `who` prints
@@ -454,7 +453,10 @@ fn busybox_applets_proc_and_system() {
          setsid true && echo setsid:ok; \
          echo stty:$(stty size); \
          echo uname-r:$(uname -r); \
-         echo nproc:$(nproc)",
+         echo nproc:$(nproc); \
+         echo dmesg:$(dmesg | grep -c '^\\[ *[0-9]*\\.[0-9]\\{6\\}\\] apic: x2APIC on'); \
+         echo dmesg-r:$(dmesg -r | grep -c '^<6>\\[ *[0-9]*\\.[0-9]\\{6\\}\\] apic: x2APIC on'); \
+         dmesg -c > /dev/null; echo dmesg-c:$(dmesg | grep -c x2APIC)",
         &[
             "ps:1",
             "top:1 1",
@@ -471,6 +473,9 @@ fn busybox_applets_proc_and_system() {
             "stty:24 80",
             "uname-r:6.12.0-umbra",
             "nproc:1",
+            "dmesg:1",
+            "dmesg-r:1",
+            "dmesg-c:0",
         ],
     );
 }

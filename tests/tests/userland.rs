@@ -2,7 +2,7 @@
 //! kernel monitor with `--userland none` (`--no-busybox`). Also how the
 //! kernel picks between a program and a monitor word, busybox `poweroff`,
 //! `reboot` and `halt` over reboot(2), PID 1 under signals, and syscalls
-//! applets needed (fallocate).
+//! applets need (fallocate, syslog).
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -209,6 +209,16 @@ fn init_dies_of_a_fault() {
 fn fallocate_sizes_and_errors() {
     let program = musl_program("fallocate");
     let out = umbra_run().opts(["--add", &add(&program, "/bin/fallocate-test")]).guest(&["/bin/fallocate-test"]);
+    assert!(!out.stdout.contains("FAIL "), "{out:?}");
+    out.assert_stdout_line("0 failures").assert_code(0);
+}
+
+/// syslog(2), which busybox `dmesg` calls: the kernel log buffer's
+/// records and Linux's errors (tests/programs/syslog.c).
+#[test]
+fn syslog_records_and_errors() {
+    let program = musl_program("syslog");
+    let out = umbra_run().opts(["--add", &add(&program, "/bin/syslog-test")]).guest(&["/bin/syslog-test"]);
     assert!(!out.stdout.contains("FAIL "), "{out:?}");
     out.assert_stdout_line("0 failures").assert_code(0);
 }
