@@ -11,8 +11,7 @@
 //! Not working yet, because the kernel lacks what they need:
 //! - `mkfifo` makes the node but opening a FIFO fails with `ENXIO`
 //!   (ignored test below; FIFOs are being added separately);
-//! - `linux32`/`linux64` (personality(2) is `ENOSYS`),
-//!   `ionice` (ioprio_get/ioprio_set are `ENOSYS`), `hwclock` (no
+//! - `ionice` (ioprio_get/ioprio_set are `ENOSYS`), `hwclock` (no
 //!   `/dev/rtc`), `hostid`, `logger`, `nc`, `ping`, `wget` and the other
 //!   network applets (no sockets), `logname`/`who` (no utmp: `who` prints
 //!   nothing, as on a system without logins).
@@ -454,6 +453,7 @@ fn busybox_applets_proc_and_system() {
          echo stty:$(stty size); \
          echo uname-r:$(uname -r); \
          echo nproc:$(nproc); \
+         echo linux32:$(linux32 uname -m) $(linux32 sh -c 'arch; linux64 uname -m') $(uname -m); \
          echo dmesg:$(dmesg | grep -c '^\\[ *[0-9]*\\.[0-9]\\{6\\}\\] apic: x2APIC on'); \
          echo dmesg-r:$(dmesg -r | grep -c '^<6>\\[ *[0-9]*\\.[0-9]\\{6\\}\\] apic: x2APIC on'); \
          dmesg -c > /dev/null; echo dmesg-c:$(dmesg | grep -c x2APIC)",
@@ -473,6 +473,7 @@ fn busybox_applets_proc_and_system() {
             "stty:24 80",
             "uname-r:6.12.0-umbra",
             "nproc:1",
+            "linux32:i686 i686 x86_64 x86_64",
             "dmesg:1",
             "dmesg-r:1",
             "dmesg-c:0",
