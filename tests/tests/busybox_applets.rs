@@ -462,7 +462,7 @@ fn busybox_applets_proc_and_system() {
             "top:1 1",
             "free:1",
             "df:1024 /mnt/t",
-            "none on /mnt/t type tmpfs (rw,relatime)",
+            "none on /mnt/t type tmpfs (rw,relatime,size=1024k)",
             "stat-f:tmpfs",
             "pidof:1",
             "killall:ok",
