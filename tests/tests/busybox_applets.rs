@@ -391,7 +391,8 @@ fn busybox_sh_jobs_and_signals() {
          sleep 10 & sleep 10 & jobs > j; jobs -p > jp; \
          echo jobs:$(grep -c Running j) jobs-p:$(grep -c \"^$!\\$\" jp) $(wc -l < jp); kill %1 %2; wait; \
          sh -c 'kill -KILL $$'; echo kill-9:$?; \
-         sleep 10 & kill -INT $!; wait $!; echo sigint:$?; \
+         sh -c 'kill -INT $$'; echo sigint:$?; \
+         sleep 2 & while [ \"$(cat /proc/$!/comm)\" != sleep ]; do :; done; kill -INT $!; wait $!; echo bg-ignores-int:$?; \
          sleep 10 & kill -HUP $!; wait $!; echo sighup:$?; \
          echo kill-l:$(kill -l 15) $(kill -l TERM); \
          trap 'echo trapped:INT' INT; kill -INT $$; trap - INT; \
@@ -412,6 +413,7 @@ fn busybox_sh_jobs_and_signals() {
             "jobs:2 jobs-p:1 2",
             "kill-9:137",
             "sigint:130",
+            "bg-ignores-int:0",
             "sighup:129",
             "kill-l:TERM 15",
             "trapped:INT",
