@@ -30,11 +30,13 @@ fn emulation_image() -> PathBuf {
         .clone()
 }
 
+/// A boot of the bare kernel (no busybox: the accepted-memory counts
+/// depend on where the initramfs lands) in the emulated TD.
 fn emulated(mem: &str, guest: &[&str]) -> Output {
     umbra_run_with_kernel(&emulation_image())
         .accel("tcg")
         .timeout(300)
-        .opts(["--tee", "tdx-emu", "--mem", mem])
+        .opts(["--tee", "tdx-emu", "--mem", mem, "--no-busybox"])
         .guest(guest)
 }
 

@@ -102,6 +102,8 @@ pub struct Process {
     environ: Mutex<Vec<u8>>,
     /// When the process was created, ns since boot.
     start_ns: u64,
+    /// personality(2)'s execution domain and flags (copied by fork).
+    personality: AtomicU32,
 }
 
 /// The completion a `vfork` parent waits for.
@@ -198,6 +200,7 @@ impl Process {
             cmdline: Mutex::new(Vec::new()),
             environ: Mutex::new(Vec::new()),
             start_ns: framework::arch::tsc::monotonic_ns(),
+            personality: AtomicU32::new(0),
         });
         PROCESSES.write().insert(pid, Arc::downgrade(&process));
         process
@@ -282,6 +285,16 @@ impl Process {
     pub fn set_cmdline(&self, cmdline: Vec<u8>, environ: Vec<u8>) {
         *self.cmdline.lock() = cmdline;
         *self.environ.lock() = environ;
+    }
+
+    /// personality(2)'s value (`PER_LINUX`, 0, unless changed).
+    pub fn personality(&self) -> u32 {
+        self.personality.load(Ordering::Relaxed)
+    }
+
+    /// Set by personality(2) and exec; copied by fork. Returns the old one.
+    pub fn set_personality(&self, value: u32) -> u32 {
+        self.personality.swap(value, Ordering::Relaxed)
     }
 
     /// Creation time, ns since boot.

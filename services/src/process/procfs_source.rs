@@ -93,6 +93,7 @@ fn mount_entry(mount: &Arc<Mount>, target: Vec<u8>) -> MountEntry {
         nosuid: flags.contains(MountFlags::NOSUID),
         nodev: flags.contains(MountFlags::NODEV),
         noexec: flags.contains(MountFlags::NOEXEC),
+        options: mount.fs().show_options(),
     }
 }
 

@@ -24,6 +24,7 @@ mod mman;
 mod mount;
 mod namespace;
 mod open;
+pub(crate) mod personality;
 mod pipe;
 mod poll;
 mod read_write;
@@ -31,6 +32,7 @@ mod rlimit;
 mod sched;
 mod signal;
 mod stat;
+mod syslog;
 mod sysinfo;
 mod time;
 pub(crate) mod uname;
@@ -191,7 +193,9 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_EXIT => exit::sys_exit_group(a[0], ctx),
         nr::SYS_WAIT4 => wait::sys_wait4(a[0] as i32, a[1], int(2), a[3], ctx),
         nr::SYS_KILL => signal::sys_kill(a[0] as i32, int(1), ctx),
-        nr::SYS_UNAME => uname::sys_uname(a[0]),
+        nr::SYS_UNAME => uname::sys_uname(a[0], ctx),
+        nr::SYS_PERSONALITY => personality::sys_personality(int(0), ctx),
+        nr::SYS_SYSLOG => syslog::sys_syslog(a[0] as i32, a[1], a[2] as i32, ctx),
         nr::SYS_FCNTL => fd::sys_fcntl(fd(0), int(1), a[2], ctx),
         nr::SYS_FSYNC | nr::SYS_FDATASYNC => fd::sys_fsync(fd(0), ctx),
         // Everything is in memory: nothing to write back, nothing to lock
