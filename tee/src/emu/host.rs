@@ -229,16 +229,20 @@ fn serve_quote(buffer: &SharedBuffer) -> (u64, Option<alloc::vec::Vec<u8>>) {
     }
 }
 
+/// A device access the emulator refused, with the first offending page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DmaRefused(pub u64);
+
 /// The emulated host's devices touching guest memory (DMA) at `address`
 /// as a device sees it (TDX: the shared GPA), for `len` bytes. A real
 /// device can only reach shared pages; one that reaches a private page
 /// means private memory was handed to the host: recorded as the fatal
 /// [`Violation::DmaFromPrivate`] and refused.
-pub fn device_dma(address: u64, len: u64) -> Result<(), ()> {
-    let Some(state) = super::STATE.get() else { return Err(()) };
+pub fn device_dma(address: u64, len: u64) -> Result<(), DmaRefused> {
+    let Some(state) = super::STATE.get() else { return Err(DmaRefused(address)) };
     let shared_bit = 1u64 << (state.gpaw - 1);
     let gpa = address & !shared_bit;
-    let end = gpa.checked_add(len).filter(|_| len > 0).ok_or(())?;
+    let end = gpa.checked_add(len).filter(|_| len > 0).ok_or(DmaRefused(address))?;
     let first_bad = if address & shared_bit == 0 {
         Some(gpa)
     } else {
@@ -248,7 +252,7 @@ pub fn device_dma(address: u64, len: u64) -> Result<(), ()> {
         None => Ok(()),
         Some(page) => {
             record(Violation::DmaFromPrivate, page);
-            Err(())
+            Err(DmaRefused(page))
         }
     }
 }

@@ -43,7 +43,7 @@ use boot::{BootInfo, PhysRange};
 use framework::arch::trap::{ExceptionHook, TrapFrame};
 use framework::mm::{AcceptError, MemoryAcceptor};
 
-pub use host::{device_dma, TEST_DEVICE_GPA};
+pub use host::{device_dma, DmaRefused, TEST_DEVICE_GPA};
 use measure::Measurements;
 use pages::PageMap;
 
