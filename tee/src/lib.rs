@@ -9,6 +9,9 @@
 //! | [`detect`] | CPUID/MSR detection and the `umbra.tee_emu=` boot option |
 //! | [`tdx`] | TDCALL/TDVMCALL primitives and the TDX platform |
 //! | [`native`] | port I/O and #GP-safe MSR access where no host is in between |
+//! | [`sharing`] | framework's DMA buffers converted through the platform |
+//! | [`attest`] | `get_report` / `get_quote` for the attestation layer |
+//! | [`rejected`] | the rate-limited log of refused host answers |
 //! | `emu` | the TDX emulator (cargo feature `emulation` only) |
 //!
 //! [`init`] runs once at boot (framework's platform-setup hook, after the
@@ -21,8 +24,7 @@
 //! except through an explicit, zeroing conversion; run the emulator on a
 //! real TDX/SNP guest.
 //!
-//! Not yet: SEV-SNP (detected, refused), the TDX AP wake-up mailbox, shared DMA buffers (PTE shared bit),
-//! GetQuote beyond its TDVMCALL and buffer codec.
+//! Not yet: SEV-SNP (detected, refused), the TDX AP wake-up mailbox.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
