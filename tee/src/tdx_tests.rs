@@ -273,6 +273,29 @@ mod emulated {
     }
 
     #[ktest]
+    fn ve_from_user_mode_emulates_cpuid_only() {
+        if !emulated() {
+            return;
+        }
+        let _irqs = framework::arch::irq::disable_local();
+        // CPUID from user mode (TCG cannot raise it: a crafted user frame
+        // with the VE info the module would give).
+        emu::ve::set_info(emu::ve::VeInfoRegs { exit_reason: 10, instr_len_info: 2, ..Default::default() });
+        let mut frame = TrapFrame { rip: 0x40_1000, cs: 0x2b, rax: 1, rcx: 0, rbx: 0xdead, ..Default::default() };
+        assert!(ve::handle(&mut frame));
+        assert_eq!((frame.rip, frame.rax, frame.rbx), (0x40_1002, 0, 0), "leaf 1 reads zeros, RIP advanced");
+        // HLT from user mode: not emulated (it becomes a signal).
+        emu::ve::set_info(emu::ve::VeInfoRegs { exit_reason: 12, instr_len_info: 1, ..Default::default() });
+        let mut frame = TrapFrame { rip: 0x40_1000, cs: 0x2b, ..Default::default() };
+        assert!(!ve::handle(&mut frame));
+        assert_eq!(frame.rip, 0x40_1000);
+        // An instruction length the module would never give: refused.
+        emu::ve::set_info(emu::ve::VeInfoRegs { exit_reason: 10, instr_len_info: 16, ..Default::default() });
+        let mut frame = TrapFrame { rip: 0x40_1000, cs: 0x08, ..Default::default() };
+        assert!(!ve::handle(&mut frame));
+    }
+
+    #[ktest]
     fn ve_refuses_what_it_cannot_emulate() {
         if !emulated() {
             return;
