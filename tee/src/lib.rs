@@ -24,7 +24,7 @@
 //! except through an explicit, zeroing conversion; run the emulator on a
 //! real TDX/SNP guest.
 //!
-//! Not yet: SEV-SNP (detected, refused), the TDX AP wake-up mailbox.
+//! Not yet: SEV-SNP (detected, refused).
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -129,6 +129,9 @@ mod boot_init {
             (PlatformKind::None, None) => &NoTee,
         };
         PLATFORM.call_once(|| platform);
+        if platform.kind() == PlatformKind::Tdx {
+            crate::tdx::mailbox::install(boot.rsdp);
+        }
         static SHARING: spin::Once<crate::sharing::PlatformSharing> = spin::Once::new();
         framework::mm::dma::set_shared_memory(SHARING.call_once(|| crate::sharing::PlatformSharing(platform)));
         print_boot_line(platform);

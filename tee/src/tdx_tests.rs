@@ -548,3 +548,26 @@ mod hostile {
         assert!(rejected >= 1, "nothing was rejected");
     }
 }
+
+#[cfg(feature = "emulation")]
+mod ap_wakeup {
+    use core::sync::atomic::Ordering;
+
+    use framework::ktest;
+
+    /// Under the emulator every AP came up through the ACPI wake-up
+    /// mailbox: parked by the emulated firmware, woken by the TDX path.
+    #[ktest]
+    fn aps_were_woken_through_the_mailbox() {
+        if !crate::emu::active() {
+            framework::println!("  (not under --tee tdx-emu: nothing to check)");
+            return;
+        }
+        let others = framework::smp::cpu_count() as u64 - 1;
+        assert_eq!(crate::tdx::mailbox::WOKEN.load(Ordering::Relaxed), others);
+        if others > 0 {
+            assert_eq!(crate::emu::mailbox::parked() as u64, others, "every AP parked by the firmware first");
+        }
+        framework::println!("  {} AP(s) woken through the wake-up mailbox", others);
+    }
+}
