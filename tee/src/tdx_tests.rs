@@ -363,6 +363,21 @@ mod dma {
     }
 
     #[ktest]
+    fn device_registers_are_mapped_shared_and_uncached() {
+        let Some(_) = shared_bit() else { return };
+        // The I/O APIC (QEMU's, at 0xfec00000) as framework mapped it.
+        let vaddr = framework::mm::dma::SHARED_WINDOW + 0xfec0_0000;
+        let Some((pte, level)) = framework::mm::kernel_pte(vaddr) else {
+            framework::println!("  (no I/O APIC at 0xfec00000 mapped)");
+            return;
+        };
+        assert_eq!(level, 1);
+        assert_ne!(pte & crate::tdx::EMULATED_SHARED_PTE_BIT, 0, "shared marker: {:#x}", pte);
+        assert_eq!(pte & 0x18, 0x18, "PCD|PWT: {:#x}", pte);
+        assert_eq!(pte & 0x000f_ffff_ffff_f000, 0xfec0_0000);
+    }
+
+    #[ktest]
     fn dma_from_a_private_page_is_caught() {
         let Some(shared_bit) = shared_bit() else { return };
         let private = Frame::alloc().unwrap();
