@@ -447,6 +447,15 @@ mod quoting {
         let tail = core::str::from_utf8(&quote[quote.len() - test_keys::PCK_CHAIN_PEM.len()..]).unwrap();
         assert!(tail.starts_with("-----BEGIN CERTIFICATE-----"), "{}", &tail[..40]);
         framework::println!("  quote v4: {} bytes, PCK chain of {} bytes (TEST keys)", quote.len(), tail.len());
+        // The host announced completion with the notify vector.
+        assert!(crate::tdx::quoting::notify_vector().is_some());
+        let deadline = framework::arch::tsc::monotonic_ns() + 1_000_000_000;
+        while crate::tdx::quoting::NOTIFICATIONS.load(core::sync::atomic::Ordering::Acquire) == 0
+            && framework::arch::tsc::monotonic_ns() < deadline
+        {
+            framework::task::sleep(core::time::Duration::from_millis(1));
+        }
+        assert!(crate::tdx::quoting::NOTIFICATIONS.load(core::sync::atomic::Ordering::Acquire) >= 1, "no quote-ready interrupt");
     }
 
     #[ktest]

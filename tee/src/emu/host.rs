@@ -16,6 +16,10 @@ use crate::platform::IoSize;
 use crate::tdx::abi::{status, vmcall, vmcall_status, VMCALL_EXPOSE_R10_R15, VMCALL_NEVER_EXPOSED};
 use crate::tdx::quote::{self, QuoteStatus};
 
+/// The quote-ready vector (bits 7:0) and the APIC id to send it to
+/// (above), from SetupEventNotifyInterrupt; 0 = none.
+static NOTIFY: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
 /// MSRs this host says do not exist (KVM's paravirtual range: this host
 /// is not KVM). TCG answers 0 for any unknown MSR instead of #GP, so
 /// without this no refusal would ever reach the guest.
@@ -82,6 +86,8 @@ pub(super) fn vmcall(frame: &mut TrapFrame, shared_bit: u64) {
         vmcall::GET_QUOTE => get_quote(frame, shared_bit),
         vmcall::SETUP_EVENT_NOTIFY_INTERRUPT => {
             if (32..=255).contains(&frame.r12) {
+                let target = u64::from(framework::arch::apic::id());
+                NOTIFY.store(frame.r12 | (target << 8), core::sync::atomic::Ordering::Release);
                 vmcall_status::SUCCESS
             } else {
                 vmcall_status::INVALID_OPERAND
@@ -185,6 +191,12 @@ fn get_quote(frame: &mut TrapFrame, shared_bit: u64) -> u64 {
     buffer.write(20, &(out_len as u32).to_le_bytes());
     buffer.write(8, &status.to_le_bytes()); // status last: it releases the guest
     super::hostile::tamper_quote_buffer(buffer.len, &|offset, bytes| buffer.write(offset, bytes));
+    // Tell the vCPU that asked for notifications (delivered once the
+    // guest takes interrupts again).
+    let notify = NOTIFY.load(core::sync::atomic::Ordering::Acquire);
+    if notify != 0 {
+        framework::arch::apic::send_ipi((notify >> 8) as u32, notify as u8);
+    }
     vmcall_status::SUCCESS
 }
 
