@@ -10,6 +10,9 @@
 //! | [`tdx`] | TDCALL/TDVMCALL primitives and the TDX platform |
 //! | [`snp`] | GHCB, PVALIDATE, page state changes, guest messages and the SEV-SNP platform |
 //! | [`native`] | port I/O and #GP-safe MSR access where no host is in between |
+//! | [`sharing`] | framework's DMA buffers converted through the platform |
+//! | [`attest`] | `get_report` / `get_quote` for the attestation layer |
+//! | [`rejected`] | the rate-limited log of refused host answers |
 //! | `emu` | the TDX and SNP emulators (cargo feature `emulation` only) |
 //!
 //! [`init`] runs once at boot (framework's platform-setup hook, after the
@@ -22,8 +25,7 @@
 //! except through an explicit, zeroing conversion; run the emulator on a
 //! real TDX/SNP guest.
 //!
-//! Not yet: real SEV-SNP hardware (see [`snp`]), the TDX AP wake-up mailbox,
-//! GetQuote beyond its TDVMCALL and buffer codec.
+//! Not yet: real SEV-SNP hardware (see [`snp`]).
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -133,6 +135,9 @@ mod boot_init {
             (PlatformKind::None, None) => &NoTee,
         };
         PLATFORM.call_once(|| platform);
+        if platform.kind() == PlatformKind::Tdx {
+            crate::tdx::mailbox::install(boot.rsdp);
+        }
         static SHARING: spin::Once<crate::sharing::PlatformSharing> = spin::Once::new();
         framework::mm::dma::set_shared_memory(SHARING.call_once(|| crate::sharing::PlatformSharing(platform)));
         print_boot_line(platform);

@@ -8,6 +8,9 @@
 //! - The accelerator is `$UMBRA_TEST_ACCEL` (auto, tcg or kvm), else `tcg`:
 //!   KVM on these machines can fail after a while, TCG is deterministic.
 //!   Tests that are about `--accel auto` pass it themselves.
+//! - `$UMBRA_TEST_TEE` (e.g. `tdx-emu`, with `UMBRA_KERNEL` set to the
+//!   emulation image) adds `--tee` to every `umbra_run()`: the suite in an
+//!   emulated TD.
 //! - Every boot gets `--timeout 120`, so a hung guest fails its test.
 
 pub mod syscall_list;
@@ -94,10 +97,13 @@ pub struct Umbra {
     env: Vec<(OsString, OsString)>,
 }
 
-/// `umbra run` with the real image, the test accelerator and the timeout.
+/// `umbra run` with the real image, the test accelerator and the timeout
+/// (and `--tee $UMBRA_TEST_TEE` when set, e.g. `tdx-emu` with
+/// `UMBRA_KERNEL` pointing at the emulation image: the suite as a TD).
 pub fn umbra_run() -> Umbra {
+    let tee = std::env::var("UMBRA_TEST_TEE").ok().filter(|v| !v.is_empty());
     Umbra {
-        options: Vec::new(),
+        options: tee.map(|tee| vec!["--tee".into(), tee.into()]).unwrap_or_default(),
         kernel: Some(kernel_image()),
         accel: Some(test_accel()),
         timeout: Some(TIMEOUT_SECS),
