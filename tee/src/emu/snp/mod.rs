@@ -40,7 +40,9 @@ use framework::cpu_local::MAX_CPUS;
 use super::firmware;
 use super::pages::{self, AcceptOutcome, RescindOutcome, PAGE};
 use super::{CHANGE_LOCK, PAGES};
-use crate::snp::abi::{pvalidate as pv, secrets, MSR_GHCB, MSR_SEV_STATUS, SEV_STATUS_ES, SEV_STATUS_SEV, SEV_STATUS_SNP};
+use crate::platform::CpuidResult;
+use crate::snp::cpuid_table;
+use crate::snp::abi::{pvalidate as pv, secrets, CPUID_SEV_EAX_SNP, CPUID_SEV_LEAF, MSR_GHCB, MSR_SEV_STATUS, SEV_STATUS_ES, SEV_STATUS_SEV, SEV_STATUS_SNP};
 
 /// Instruction encodings this emulator decodes.
 pub const VMGEXIT: [u8; 4] = [0xf3, 0x0f, 0x01, 0xd9];
@@ -185,6 +187,45 @@ pub fn psp_seqno(index: usize) -> Option<u64> {
 pub struct Installed {
     pub boot: &'static BootInfo,
     pub secrets_gpa: u64,
+    /// The CPUID table the emulated firmware validated.
+    pub cpuid_table: &'static [u8; cpuid_table::TABLE_SIZE],
+}
+
+/// The emulated firmware's CPUID table: the CPU's own answers for the
+/// standard and extended leaves, with leaf 0x8000_001F saying SEV, SEV-ES
+/// and SNP with the C-bit at 51 (TCG's CPU knows nothing of SEV).
+fn build_cpuid_table(out: &mut [u8; cpuid_table::TABLE_SIZE]) {
+    let mut entries = [cpuid_table::Entry::default(); cpuid_table::MAX_ENTRIES];
+    let mut n = 0;
+    let mut push = |eax_in: u32, ecx_in: u32, result: CpuidResult| {
+        if n < entries.len() {
+            entries[n] = cpuid_table::Entry { eax_in, ecx_in, result };
+            n += 1;
+        }
+    };
+    let native = |leaf, sub| {
+        let r = framework::arch::cpuid::raw(leaf, sub);
+        CpuidResult { eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx }
+    };
+    let max_std = native(0, 0).eax.min(0x1f);
+    for leaf in 0..=max_std {
+        push(leaf, 0, native(leaf, 0));
+        if matches!(leaf, 0x7 | 0xd) {
+            push(leaf, 1, native(leaf, 1));
+        }
+    }
+    let mut ext = native(0x8000_0000, 0);
+    ext.eax = ext.eax.clamp(CPUID_SEV_LEAF, 0x8000_0021);
+    push(0x8000_0000, 0, ext);
+    for leaf in 0x8000_0001..=ext.eax {
+        let mut r = native(leaf, 0);
+        if leaf == CPUID_SEV_LEAF {
+            r.eax = (1 << 1) | (1 << 3) | CPUID_SEV_EAX_SNP;
+            r.ebx = hypervisor::C_BIT as u32 | (1 << 6);
+        }
+        push(leaf, 0, r);
+    }
+    cpuid_table::CpuidTable::encode(&entries[..n], out);
 }
 
 /// Install the SNP emulator: amend the memory map (firmware's part),
@@ -243,7 +284,13 @@ pub fn install(boot: &'static BootInfo) -> Installed {
         previous_ud_hook,
     });
     ACTIVE.store(true, Ordering::Release);
-    Installed { boot: amended, secrets_gpa }
+    static CPUID_TABLE: spin::Once<[u8; cpuid_table::TABLE_SIZE]> = spin::Once::new();
+    let cpuid_table = CPUID_TABLE.call_once(|| {
+        let mut table = [0u8; cpuid_table::TABLE_SIZE];
+        build_cpuid_table(&mut table);
+        table
+    });
+    Installed { boot: amended, secrets_gpa, cpuid_table }
 }
 
 fn image_gpa(kernel: PhysRange, vaddr: usize) -> u64 {
