@@ -9,6 +9,9 @@
 //!   KVM on these machines can fail after a while, TCG is deterministic.
 //!   Tests that are about `--accel auto` pass it themselves.
 //! - Every boot gets `--timeout 120`, so a hung guest fails its test.
+//! - `$UMBRA_TEST_TEE` (e.g. `snp-emu`) runs every boot of `umbra_run()`
+//!   on that platform (`--tee`, and the matching image unless
+//!   `$UMBRA_KERNEL` names one): the whole suite inside an emulated TEE.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -50,6 +53,7 @@ pub fn kernel_image() -> PathBuf {
             }
             let out = Command::new(umbra_bin())
                 .arg("build")
+                .args(test_tee().map(|tee| ["--tee".to_string(), tee]).into_iter().flatten())
                 .stderr(Stdio::inherit())
                 .output()
                 .expect("running `umbra build`");
@@ -68,6 +72,11 @@ pub fn kernel_image() -> PathBuf {
             )
         })
         .clone()
+}
+
+/// The platform every `umbra_run()` boot uses (`$UMBRA_TEST_TEE`), if any.
+pub fn test_tee() -> Option<String> {
+    std::env::var("UMBRA_TEST_TEE").ok().filter(|v| !v.is_empty())
 }
 
 pub fn test_accel() -> String {
@@ -95,7 +104,7 @@ pub struct Umbra {
 /// `umbra run` with the real image, the test accelerator and the timeout.
 pub fn umbra_run() -> Umbra {
     Umbra {
-        options: Vec::new(),
+        options: test_tee().map(|tee| vec!["--tee".into(), tee.into()]).unwrap_or_default(),
         kernel: Some(kernel_image()),
         accel: Some(test_accel()),
         timeout: Some(TIMEOUT_SECS),

@@ -74,6 +74,13 @@ pub(super) struct EmulatedSnp {
 
 pub(super) static STATE: spin::Once<EmulatedSnp> = spin::Once::new();
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// `umbra.snp_emu_fatal_tests` on the command line: in-kernel tests that
+/// end the guest (double validation) may run. Without it `ktest
+/// --ignored` skips them, so a whole ignored run still reports.
+static FATAL_TESTS: AtomicBool = AtomicBool::new(false);
+
+/// Boot option that allows the fatal in-kernel tests.
+pub const FATAL_TESTS_OPTION: &str = "umbra.snp_emu_fatal_tests";
 /// The GHCB MSR of each CPU, and the GHCB GPA it registered.
 static GHCB_MSR: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static REGISTERED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
@@ -161,6 +168,11 @@ fn record(kind: SnpViolation, address: u64) {
 /// Violations of `kind` since boot.
 pub fn violation_count(kind: SnpViolation) -> u64 {
     VIOLATIONS[kind as usize].load(Ordering::Relaxed)
+}
+
+/// May tests that end the guest run (see [`FATAL_TESTS_OPTION`])?
+pub fn fatal_tests_allowed() -> bool {
+    FATAL_TESTS.load(Ordering::Relaxed)
 }
 
 /// Is the SNP emulator installed?
@@ -268,6 +280,7 @@ pub fn install(boot: &'static BootInfo) -> Installed {
             core::ptr::copy_nonoverlapping(key.as_ptr(), page.add(secrets::VMPCK0 + i * secrets::VMPCK_LEN), 32);
         }
     }
+    FATAL_TESTS.store(boot.cmdline().split_ascii_whitespace().any(|w| w == FATAL_TESTS_OPTION), Ordering::Relaxed);
     let kernel = boot.kernel;
     let secrets_gpa = image_gpa(kernel, SECRETS.0.get() as usize);
     let mut report_id = [0u8; 32];
