@@ -318,6 +318,50 @@ mod emulated {
         assert!(crate::snp::get_report(&data(2)).is_ok(), "VMPCK0 unaffected");
     }
 
+    /// Thousands of adversarial hypervisor answers: every one is either
+    /// rejected with an error or yields a value inside its type's range;
+    /// none panics. VMPCK3 is the one the guest requests here may wipe.
+    #[ktest]
+    fn hostile_host_answers_are_rejected_without_a_crash() {
+        if !emulated() {
+            return;
+        }
+        use crate::emu::snp::hostile;
+        // A page of our own, rescinded first, for page state changes whose
+        // outcome the hostile host may misreport (never used again).
+        let frame = Frame::alloc().unwrap();
+        let range = range_of(frame.paddr(), 4096);
+        // SAFETY: the frame is ours and is leaked below, never read again.
+        assert_eq!(unsafe { pvalidate::pvalidate_page(framework::mm::paddr_to_vaddr(frame.paddr()) as u64, false, false) }, pv::SUCCESS);
+        core::mem::forget(frame);
+        let answers_before = hostile::ANSWERS.load(Ordering::Relaxed);
+        let mut rejected = 0u32;
+        let mut req = [0u8; msg::REPORT_REQ_SIZE];
+        req[64] = 3;
+        let mut out = [0u8; msg::MAX_PAYLOAD];
+        hostile::set(true);
+        for i in 0..6000u32 {
+            let failed = match i % 7 {
+                0 => crate::snp::io_read(0x80, IoSize::Byte).map(|v| assert!(v <= 0xff)).is_err(),
+                1 => crate::snp::io_read(0x80, IoSize::Word).map(|v| assert!(v <= 0xffff)).is_err(),
+                2 => crate::snp::rdmsr(0x1b).is_err(),
+                3 => crate::snp::cpuid(0x4000_0000, 0).is_err(),
+                4 => msr_protocol::sev_info().map(|info| assert!((32..=63).contains(&info.c_bit))).is_err(),
+                5 => crate::snp::psc::change(range, if i % 2 == 0 { 2 } else { 1 }).is_err(),
+                _ => guest_request::request(3, msg::TYPE_REPORT_REQ, 1, &req, &mut out).is_err(),
+            };
+            rejected += u32::from(failed);
+        }
+        hostile::set(false);
+        let answers = hostile::ANSWERS.load(Ordering::Relaxed) - answers_before;
+        framework::println!("  {} hostile answers, {} calls rejected them", answers, rejected);
+        assert!(answers >= 4000, "only {} hostile answers", answers);
+        assert!(rejected >= 1000, "only {} rejections", rejected);
+        // The guest still works with an honest host.
+        assert!(crate::snp::io_read(0x3fd, IoSize::Byte).is_ok());
+        assert!(crate::snp::get_report(&data(5)).is_ok(), "VMPCK0 untouched");
+    }
+
     #[ktest]
     fn lazy_validation_draws_on_the_unaccepted_pool() {
         if !emulated() {

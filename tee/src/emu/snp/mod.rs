@@ -14,6 +14,7 @@
 //! | [`hypervisor`] | the MSR protocol and GHCB exits (IOIO, MSR, CPUID, PSC, guest requests) |
 //! | `psp` | guest messages: VMPCKs, sequence numbers, reports, derived keys |
 //! | [`attest`] | launch digest, report assembly, the TEST signing key, key derivation |
+//! | [`hostile`] | hostile mode: adversarial hypervisor answers for robustness tests |
 //!
 //! It shares the page map with the TDX emulator (`super::PAGES`: for SNP
 //! "accepted" means validated, "shared" hypervisor-owned) and the memory
@@ -26,6 +27,7 @@
 //! Must never: be compiled into a release image, or run on real TDX/SNP.
 
 pub mod attest;
+pub mod hostile;
 pub mod hypervisor;
 mod psp;
 
