@@ -88,11 +88,17 @@ fn channel(slot: &mut Option<Channel>) -> Result<&Channel, TeeError> {
     if slot.is_none() {
         let request = Frame::alloc().map_err(|_| TeeError::InvalidArgument("out of memory"))?;
         let response = Frame::alloc().map_err(|_| TeeError::InvalidArgument("out of memory"))?;
-        for frame in [&request, &response] {
-            let range = PhysRange { start: frame.paddr(), end: frame.paddr() + 4096 };
+        let ranges = [&request, &response].map(|frame| PhysRange { start: frame.paddr(), end: frame.paddr() + 4096 });
+        for range in ranges {
             // SAFETY: fresh frames owned here and kept for the guest's
             // life; only raw copies go through them.
-            unsafe { crate::platform().convert_to_shared(range) }?;
+            if let Err(error) = unsafe { crate::platform().convert_to_shared(range) } {
+                // Half converted, state unknown: never hand these back to
+                // the allocator (as Linux leaks pages it failed to convert).
+                core::mem::forget(request);
+                core::mem::forget(response);
+                return Err(error);
+            }
         }
         *slot = Some(Channel { request, response });
     }
