@@ -222,6 +222,15 @@ fn ghcb_exit(cpu: usize, gpa: u64) {
         return;
     };
     let ghcb = GhcbView(base);
+    // Port I/O may come from the console (lock held): no logging below.
+    let ioio = ghcb.read(layout::SW_EXIT_CODE) == exit::IOIO;
+    super::IN_IOIO[cpu].store(ioio, Ordering::Relaxed);
+    ghcb_request(&ghcb, gpa);
+    super::IN_IOIO[cpu].store(false, Ordering::Relaxed);
+}
+
+fn ghcb_request(ghcb: &GhcbView, gpa: u64) {
+    let ghcb = *ghcb;
     let (Some(code), Some(info1), Some(info2)) =
         (ghcb.input(layout::SW_EXIT_CODE), ghcb.input(layout::SW_EXIT_INFO_1), ghcb.input(layout::SW_EXIT_INFO_2))
     else {

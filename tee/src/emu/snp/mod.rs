@@ -158,10 +158,18 @@ impl SnpViolation {
 
 static VIOLATIONS: [AtomicU64; VIOLATION_KINDS] = [const { AtomicU64::new(0) }; VIOLATION_KINDS];
 
-/// Count one violation; log the first few. Never from the IOIO path
-/// with a lock held (logging itself does port I/O).
+/// Set on a CPU while it serves an IOIO exit: the guest may be printing
+/// (console lock held), so a violation found then is counted, not logged.
+static IN_IOIO: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+
+/// Count one violation; log the first few (not while serving port I/O:
+/// logging itself does port I/O).
 fn record(kind: SnpViolation, address: u64) {
     let count = VIOLATIONS[kind as usize].fetch_add(1, Ordering::Relaxed) + 1;
+    let cpu = framework::cpu_local::this_cpu().index.min(MAX_CPUS - 1);
+    if IN_IOIO[cpu].load(Ordering::Relaxed) {
+        return;
+    }
     if VIOLATIONS.iter().map(|v| v.load(Ordering::Relaxed)).sum::<u64>() <= 32 {
         log::error!("snp-emu: violation #{} of this kind: {} at {:#x}", count, kind.description(), address);
     }
