@@ -53,7 +53,7 @@ mod tests;
 pub use report::SnpReport;
 
 #[cfg(target_os = "none")]
-pub use guest_request::{get_derived_key, get_report, KeyRequest};
+pub use guest_request::{get_derived_key, get_ext_report, get_report, KeyRequest};
 #[cfg(target_os = "none")]
 pub(crate) use platform::port_io_through_ghcb;
 #[cfg(target_os = "none")]

@@ -279,6 +279,14 @@ mod emulated {
         assert_eq!(boxed.report_data(), &data(1)[..]);
         assert!(attest::verify_report(&boxed));
         assert_eq!(crate::platform().extend_measurement(0, &[0; 48]), Err(TeeError::Unsupported));
+        // The extended request: the same report, and the emulated host's
+        // certificate table, which is empty (just the terminator entry).
+        let mut certs = alloc::vec![0xffu8; guest_request::CERTS_SIZE];
+        let (ext, certs_len) = crate::snp::get_ext_report(&data(7), &mut certs).unwrap();
+        assert_eq!(ext.report_data(), &data(7)[..]);
+        assert!(attest::verify_report(&ext));
+        assert_eq!(certs_len, guest_request::CERT_ENTRY_SIZE);
+        assert_eq!(&certs[..certs_len], &[0u8; guest_request::CERT_ENTRY_SIZE][..]);
     }
 
     #[ktest]

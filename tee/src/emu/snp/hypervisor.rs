@@ -17,7 +17,10 @@ use crate::emu::pages::{PageState, PAGE};
 use crate::emu::{CHANGE_LOCK, PAGES};
 use crate::native;
 use crate::platform::IoSize;
-use crate::snp::abi::{exit, ioio, msg, msr_proto::*, PSC_OP_PRIVATE, PSC_OP_SHARED, PSC_MAX_ENTRIES};
+use crate::snp::abi::{
+    exit, ioio, msg, msr_proto::*, GUEST_REQ_VMM_ERR_INVALID_LEN, GUEST_REQ_VMM_ERR_SHIFT, PSC_MAX_ENTRIES, PSC_OP_PRIVATE,
+    PSC_OP_SHARED,
+};
 use crate::snp::ghcb::layout;
 use crate::snp::psc::{Entry, HEADER_SIZE};
 
@@ -238,20 +241,20 @@ fn ghcb_request(ghcb: &GhcbView, gpa: u64) {
         ghcb.error(GHCB_ERR_MISSING_INPUT);
         return;
     };
-    let inputs = [layout::RAX, layout::RCX, layout::RDX, layout::SW_SCRATCH].map(|o| ghcb.input(o));
-    let [rax, rcx, rdx, scratch] = inputs;
+    let inputs = [layout::RAX, layout::RBX, layout::RCX, layout::RDX, layout::SW_SCRATCH].map(|o| ghcb.input(o));
+    let [rax, rbx, rcx, rdx, scratch] = inputs;
     ghcb.clear_valid();
     ghcb.write(layout::SW_EXIT_INFO_1, 0);
     ghcb.write(layout::SW_EXIT_INFO_2, 0);
-    serve(&ghcb, gpa, code, info1, info2, [rax, rcx, rdx, scratch]);
+    serve(&ghcb, gpa, code, info1, info2, [rax, rbx, rcx, rdx, scratch]);
     if hostile::active() && !(code == exit::IOIO && hostile::spared_port((info1 >> ioio::PORT_SHIFT) as u16)) {
         hostile_ghcb(&ghcb, code);
     }
 }
 
 /// Serve one exit whose inputs were read (RAX, RCX, RDX, SW_SCRATCH).
-fn serve(ghcb: &GhcbView, gpa: u64, code: u64, info1: u64, info2: u64, inputs: [Option<u64>; 4]) {
-    let [rax, rcx, rdx, scratch] = inputs;
+fn serve(ghcb: &GhcbView, gpa: u64, code: u64, info1: u64, info2: u64, inputs: [Option<u64>; 5]) {
+    let [rax, rbx, rcx, rdx, scratch] = inputs;
     let ghcb = *ghcb;
     match code {
         exit::CPUID => {
@@ -306,6 +309,23 @@ fn serve(ghcb: &GhcbView, gpa: u64, code: u64, info1: u64, info2: u64, inputs: [
         }
         exit::PSC => psc(&ghcb, gpa, scratch),
         exit::GUEST_REQUEST => guest_request(&ghcb, info1, info2),
+        exit::EXT_GUEST_REQUEST => {
+            let (Some(certs), Some(pages)) = (rax, rbx) else { return missing(&ghcb) };
+            if pages == 0 {
+                // Too small for even the empty table: say how many pages.
+                ghcb.output(layout::RBX, 1);
+                ghcb.write(layout::SW_EXIT_INFO_2, GUEST_REQ_VMM_ERR_INVALID_LEN << GUEST_REQ_VMM_ERR_SHIFT);
+                return;
+            }
+            let Some(table) = shared_page(certs) else {
+                ghcb.write(layout::SW_EXIT_INFO_2, u64::from(crate::snp::abi::FW_ERR_INVALID_PARAM));
+                return;
+            };
+            // This host has no certificates: the table is its terminator.
+            // SAFETY: the first shared page of the guest's certificate buffer.
+            unsafe { core::ptr::write_bytes(table, 0, crate::snp::guest_request::CERT_ENTRY_SIZE) };
+            guest_request(&ghcb, info1, info2);
+        }
         _ => ghcb.error(GHCB_ERR_INVALID_EVENT),
     }
 }
