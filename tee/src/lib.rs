@@ -131,7 +131,7 @@ mod boot_init {
                 panic!("tee: umbra.tee_emu={}: unknown (expected tdx or snp)", value)
             }
             (PlatformKind::Tdx, None) => tdx(false),
-            (PlatformKind::SevSnp, None) => snp(false, boot.kernel.start, None),
+            (PlatformKind::SevSnp, None) => snp(false, boot.kernel.start, None, None),
             (PlatformKind::None, None) => &NoTee,
         };
         PLATFORM.call_once(|| platform);
@@ -166,7 +166,7 @@ mod boot_init {
     fn emulated_snp(boot: &mut &'static BootInfo) -> &'static dyn Platform {
         let installed = crate::emu::snp::install(boot);
         *boot = installed.boot;
-        snp(true, boot.kernel.start, Some(installed.secrets_gpa))
+        snp(true, boot.kernel.start, Some(installed.secrets_gpa), Some(installed.cpuid_table))
     }
 
     #[cfg(not(feature = "emulation"))]
@@ -177,9 +177,14 @@ mod boot_init {
 
     /// Probe the SNP guest (MSR protocol), route port I/O through the
     /// GHCB and memory acceptance through PSC + PVALIDATE.
-    fn snp(emulated: bool, kernel_phys: u64, secrets_gpa: Option<u64>) -> &'static dyn Platform {
+    fn snp(
+        emulated: bool,
+        kernel_phys: u64,
+        secrets_gpa: Option<u64>,
+        cpuid_table: Option<&[u8; crate::snp::cpuid_table::TABLE_SIZE]>,
+    ) -> &'static dyn Platform {
         let snp = SNP.call_once(|| {
-            SnpPlatform::probe(emulated, kernel_phys, secrets_gpa)
+            SnpPlatform::probe(emulated, kernel_phys, secrets_gpa, cpuid_table)
                 .unwrap_or_else(|error| panic!("tee: SEV-SNP set-up failed: {}", error))
         });
         framework::arch::port::set_port_io_hook(crate::snp::port_io_through_ghcb);

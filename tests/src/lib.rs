@@ -8,10 +8,10 @@
 //! - The accelerator is `$UMBRA_TEST_ACCEL` (auto, tcg or kvm), else `tcg`:
 //!   KVM on these machines can fail after a while, TCG is deterministic.
 //!   Tests that are about `--accel auto` pass it themselves.
-//! - `$UMBRA_TEST_TEE` (e.g. `tdx-emu`, with `UMBRA_KERNEL` set to the
-//!   emulation image) adds `--tee` to every `umbra_run()`: the suite in an
-//!   emulated TD.
 //! - Every boot gets `--timeout 120`, so a hung guest fails its test.
+//! - `$UMBRA_TEST_TEE` (e.g. `snp-emu`) runs every boot of `umbra_run()`
+//!   on that platform (`--tee`, and the matching image unless
+//!   `$UMBRA_KERNEL` names one): the whole suite inside an emulated TEE.
 
 pub mod syscall_list;
 
@@ -55,6 +55,7 @@ pub fn kernel_image() -> PathBuf {
             }
             let out = Command::new(umbra_bin())
                 .arg("build")
+                .args(test_tee().map(|tee| ["--tee".to_string(), tee]).into_iter().flatten())
                 .stderr(Stdio::inherit())
                 .output()
                 .expect("running `umbra build`");
@@ -73,6 +74,11 @@ pub fn kernel_image() -> PathBuf {
             )
         })
         .clone()
+}
+
+/// The platform every `umbra_run()` boot uses (`$UMBRA_TEST_TEE`), if any.
+pub fn test_tee() -> Option<String> {
+    std::env::var("UMBRA_TEST_TEE").ok().filter(|v| !v.is_empty())
 }
 
 pub fn test_accel() -> String {
@@ -101,9 +107,8 @@ pub struct Umbra {
 /// (and `--tee $UMBRA_TEST_TEE` when set, e.g. `tdx-emu` with
 /// `UMBRA_KERNEL` pointing at the emulation image: the suite as a TD).
 pub fn umbra_run() -> Umbra {
-    let tee = std::env::var("UMBRA_TEST_TEE").ok().filter(|v| !v.is_empty());
     Umbra {
-        options: tee.map(|tee| vec!["--tee".into(), tee.into()]).unwrap_or_default(),
+        options: test_tee().map(|tee| vec!["--tee".into(), tee.into()]).unwrap_or_default(),
         kernel: Some(kernel_image()),
         accel: Some(test_accel()),
         timeout: Some(TIMEOUT_SECS),
