@@ -92,7 +92,9 @@ fn job_control_musl() {
     let out = run_checks("job_control", Libc::Musl, 1);
     out.assert_stdout_line("ok wait4_stop_status_word")
         .assert_stdout_line("ok waitid_wcontinued")
-        .assert_stdout_line("ok orphaned_stopped_group_gets_sighup");
+        .assert_stdout_line("ok orphaned_stopped_group_gets_sighup")
+        .assert_stdout_line("ok tty_background_read_sigttin")
+        .assert_stdout_line("ok tty_background_read_ignored_eio");
 }
 
 #[test]

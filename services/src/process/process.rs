@@ -467,6 +467,16 @@ pub fn all_processes() -> Vec<Arc<Process>> {
     PROCESSES.read().values().filter_map(Weak::upgrade).collect()
 }
 
+/// Linux's `will_become_orphaned_pgrp`: no live member of group `pgid`
+/// has a parent (other than init) in another group of the same session,
+/// so no shell is left to continue it after a stop: SIGTSTP, SIGTTIN and
+/// SIGTTOU then do nothing, and a tty read from it gets EIO.
+pub fn is_pgrp_orphaned(pgid: Pid) -> bool {
+    !all_processes().iter().filter(|p| p.pgid() == pgid && p.exit_status().is_none()).any(|p| {
+        p.parent().is_some_and(|parent| parent.pid() != 1 && parent.pgid() != pgid && parent.sid() == p.sid())
+    })
+}
+
 /// Per-thread state.
 pub struct Thread {
     process: Arc<Process>,

@@ -16,6 +16,8 @@ use super::termios::*;
 use crate::error::Result;
 use crate::fs::devfs::{CONSOLE, TTY, TTY_S0};
 use crate::fs::device::{register_char_device, Device, PollEvents};
+use crate::process::process::is_pgrp_orphaned;
+use crate::process::signal::SIGTTIN;
 use crate::sync::Mutex;
 use crate::{return_errno_with_message, uaccess};
 
@@ -26,11 +28,15 @@ pub struct SerialConsole {
     winsize: Mutex<WinSize>,
     /// Foreground process group (`TIOCSPGRP`); 0 until someone sets it.
     foreground: AtomicU32,
+    /// The session the line is the controlling terminal of: the one that
+    /// last set the foreground group or called `TIOCSCTTY` (0: none yet,
+    /// no background checks).
+    session: AtomicU32,
 }
 
 impl SerialConsole {
     fn new() -> Self {
-        SerialConsole { ldisc: Mutex::new(LineDiscipline::new()), winsize: Mutex::new(WinSize::default()), foreground: AtomicU32::new(0) }
+        SerialConsole { ldisc: Mutex::new(LineDiscipline::new()), winsize: Mutex::new(WinSize::default()), foreground: AtomicU32::new(0), session: AtomicU32::new(0) }
     }
 
     /// Move waiting UART bytes into the line discipline.
@@ -61,6 +67,35 @@ impl SerialConsole {
         }
     }
 
+    /// Linux's `tty_check_change` for a read: a process of the terminal's
+    /// session outside its foreground group gets SIGTTIN (to its whole
+    /// group; the read restarts once it is continued), or EIO when SIGTTIN
+    /// is blocked or ignored or its group is orphaned.
+    fn check_background_read(&self) -> Result<()> {
+        let (foreground, session) = (self.foreground.load(Ordering::Acquire), self.session.load(Ordering::Acquire));
+        if foreground == 0 || session == 0 {
+            return Ok(());
+        }
+        let Some(thread) = crate::process::current_thread() else { return Ok(()) };
+        let process = thread.process();
+        if process.sid() != session || process.pgid() == foreground {
+            return Ok(());
+        }
+        let blocked = thread.state.lock().sigmask.contains(SIGTTIN);
+        if blocked || process.sigactions.lock().get(SIGTTIN).is_ignored() || is_pgrp_orphaned(process.pgid()) {
+            return_errno_with_message!(EIO, "read from the terminal by a background process group");
+        }
+        crate::syscall::kill_group(process.pgid(), SIGTTIN);
+        return_errno_with_message!(ERESTARTSYS, "background read: SIGTTIN")
+    }
+
+    /// Make the line the controlling terminal of the caller's session.
+    fn attach_caller_session(&self) {
+        if let Some(process) = crate::process::current_process() {
+            self.session.store(process.sid(), Ordering::Release);
+        }
+    }
+
     fn foreground_group(&self) -> u32 {
         match self.foreground.load(Ordering::Acquire) {
             0 => crate::process::find_process(1).map_or(0, |init| init.pgid()),
@@ -71,6 +106,7 @@ impl SerialConsole {
 
 impl Device for SerialConsole {
     fn read(&self, _offset: u64, buf: &mut [u8], nonblocking: bool) -> Result<usize> {
+        self.check_background_read()?;
         loop {
             self.pump();
             let (mut echo, mut signals) = (Vec::new(), Vec::new());
@@ -116,7 +152,14 @@ impl Device for SerialConsole {
             TIOCGWINSZ => uaccess::write_bytes(arg, &self.winsize.lock().to_bytes())?,
             TIOCSWINSZ => *self.winsize.lock() = WinSize::from_bytes(&uaccess::read_array::<WINSIZE_SIZE>(arg)?),
             TIOCGPGRP => uaccess::write_u32(arg, self.foreground_group())?,
-            TIOCSPGRP => self.foreground.store(uaccess::read_u32(arg)?, Ordering::Release),
+            TIOCSPGRP => {
+                let group = uaccess::read_u32(arg)?;
+                if group as i32 <= 0 {
+                    return_errno_with_message!(EINVAL, "TIOCSPGRP: bad process group");
+                }
+                self.foreground.store(group, Ordering::Release);
+                self.attach_caller_session();
+            }
             TIOCGSID => uaccess::write_u32(arg, crate::process::find_process(1).map_or(1, |init| init.sid()))?,
             FIONREAD => {
                 self.pump();
@@ -124,7 +167,8 @@ impl Device for SerialConsole {
                 uaccess::write_u32(arg, available)?;
             }
             TIOCOUTQ => uaccess::write_u32(arg, 0)?,
-            TIOCSCTTY | TIOCNOTTY => {}
+            TIOCSCTTY => self.attach_caller_session(),
+            TIOCNOTTY => {}
             _ => return_errno_with_message!(ENOTTY, "unsupported terminal ioctl"),
         }
         Ok(0)
