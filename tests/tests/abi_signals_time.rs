@@ -112,12 +112,14 @@ fn busybox_timeout_and_stop_continue() {
     const BUSYBOX: &str = "/bin/busybox";
     assert!(Path::new(BUSYBOX).is_file(), "{BUSYBOX} missing (scripts/setup.sh installs busybox-static)");
     let script = "busybox timeout 1 busybox sleep 10; echo timeout=$?; \
-                  busybox sleep 5 & p=$!; busybox kill -STOP $p; busybox kill -CONT $p; busybox kill $p; \
+                  busybox sleep 5 & p=$!; busybox kill -STOP $p; busybox sleep 0.2; \
+                  busybox grep State /proc/$p/status; busybox kill -CONT $p; busybox kill $p; \
                   wait $p; echo killed=$?";
     umbra_run()
         .opts(["--add".to_string(), format!("{BUSYBOX}:/bin/busybox")])
         .guest(&[BUSYBOX, "sh", "-c", script])
         .assert_code(0)
         .assert_stdout_line("timeout=143")
+        .assert_stdout_line("State:\tT (stopped)")
         .assert_stdout_line("killed=143");
 }
