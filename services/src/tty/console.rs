@@ -22,6 +22,27 @@ use crate::sync::Mutex;
 use crate::{return_errno_with_message, uaccess};
 
 const INPUT_POLL: Duration = Duration::from_millis(5);
+/// How often the input poller drains the UART while nobody reads.
+const BACKGROUND_POLL: Duration = Duration::from_millis(20);
+
+static THE_CONSOLE: spin::Once<Arc<SerialConsole>> = spin::Once::new();
+static INPUT_POLLER: spin::Once<()> = spin::Once::new();
+
+/// Signal characters must act while no one reads the line (^C or ^Z
+/// during a foreground command): once user space uses the console, a
+/// kernel task drains the UART into the line discipline every
+/// [`BACKGROUND_POLL`]. Not before: the kernel monitor reads the UART
+/// itself when there is no user space.
+fn start_input_poller() {
+    INPUT_POLLER.call_once(|| {
+        framework::task::spawn("tty-input", || loop {
+            if let Some(console) = THE_CONSOLE.get() {
+                console.pump();
+            }
+            crate::sync::sleep(BACKGROUND_POLL);
+        });
+    });
+}
 
 pub struct SerialConsole {
     ldisc: Mutex<LineDiscipline>,
@@ -106,6 +127,7 @@ impl SerialConsole {
 
 impl Device for SerialConsole {
     fn read(&self, _offset: u64, buf: &mut [u8], nonblocking: bool) -> Result<usize> {
+        start_input_poller();
         self.check_background_read()?;
         loop {
             self.pump();
@@ -136,6 +158,7 @@ impl Device for SerialConsole {
     }
 
     fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64> {
+        start_input_poller();
         match cmd {
             TCGETS => {
                 let termios = self.ldisc.lock().termios;
@@ -190,8 +213,9 @@ impl Device for SerialConsole {
 
 /// Register the console as 5:0, 5:1 and 4:64.
 pub fn register() {
-    let console: Arc<dyn Device> = Arc::new(SerialConsole::new());
+    let console = THE_CONSOLE.call_once(|| Arc::new(SerialConsole::new())).clone();
+    let device: Arc<dyn Device> = console;
     for id in [TTY, CONSOLE, TTY_S0] {
-        register_char_device(id, console.clone());
+        register_char_device(id, device.clone());
     }
 }
