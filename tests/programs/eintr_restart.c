@@ -300,8 +300,74 @@ static void test_errors(void) {
     check("restart_syscall_nothing_eintr", syscall(SYS_restart_syscall) == -1 && errno == EINTR);
 }
 
+static volatile sig_atomic_t usr2s;
+static void on_usr2(int sig) { (void)sig; usr2s++; }
+
+/* sigwaitinfo/sigtimedwait take blocked signals, even default-ignored
+ * ones (blocked signals are never dropped). */
+static void test_sigwait(void) {
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    signal(SIGCHLD, SIG_DFL);
+    kill(getpid(), SIGUSR1);
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    int r = sigwaitinfo(&set, &si);
+    check("sigwaitinfo_takes_blocked", r == SIGUSR1 && si.si_signo == SIGUSR1 && si.si_code == SI_USER &&
+                                           si.si_pid == getpid());
+    sigset_t pending;
+    sigpending(&pending);
+    check("sigwaitinfo_consumed", !sigismember(&pending, SIGUSR1));
+    pid_t child = fork();
+    if (child == 0) _exit(5);
+    memset(&si, 0, sizeof si);
+    struct timespec ts = {20, 0};
+    r = sigtimedwait(&set, &si, &ts);
+    check("sigtimedwait_blocked_default_sigchld", r == SIGCHLD && si.si_code == CLD_EXITED && si.si_pid == child &&
+                                                      si.si_status == 5);
+    waitpid(child, NULL, 0);
+    struct timespec short_wait = {0, 100000000};
+    errno = 0;
+    r = sigtimedwait(&set, &si, &short_wait);
+    check("sigtimedwait_timeout_eagain", r == -1 && errno == EAGAIN);
+    struct timespec zero = {0, 0};
+    errno = 0;
+    r = sigtimedwait(&set, &si, &zero);
+    check("sigtimedwait_poll_eagain", r == -1 && errno == EAGAIN);
+    /* Another signal's handler interrupts the wait: EINTR. */
+    handle(SIGUSR2, on_usr2, SA_RESTART);
+    usr2s = 0;
+    pid_t parent = getpid();
+    pid_t pinger = fork();
+    if (pinger == 0) {
+        for (;;) {
+            sleep_ms(300);
+            kill(parent, SIGUSR2);
+        }
+    }
+    /* Raw: musl's sigwaitinfo retries on EINTR. */
+    uint64_t waited = (1ull << (SIGUSR1 - 1)) | (1ull << (SIGCHLD - 1));
+    errno = 0;
+    r = syscall(SYS_rt_sigtimedwait, &waited, &si, NULL, 8);
+    check("rt_sigtimedwait_eintr_by_handler", r == -1 && errno == EINTR && usr2s >= 1);
+    stop_child(pinger);
+    uint64_t raw = 1ull << (SIGUSR1 - 1);
+    struct timespec bad = {0, 1000000000L};
+    errno = 0;
+    check("rt_sigtimedwait_bad_size_einval", syscall(SYS_rt_sigtimedwait, &raw, NULL, &zero, 4) == -1 && errno == EINVAL);
+    errno = 0;
+    check("rt_sigtimedwait_bad_timeout_einval", syscall(SYS_rt_sigtimedwait, &raw, NULL, &bad, 8) == -1 && errno == EINVAL);
+    errno = 0;
+    check("rt_sigtimedwait_bad_set_efault", syscall(SYS_rt_sigtimedwait, (void *)8, NULL, &zero, 8) == -1 && errno == EFAULT);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 int main(void) {
     test_errors();
+    test_sigwait();
     test_with_handler();
     test_stop_continue();
     printf("eintr_restart: %d failures\n", failures);

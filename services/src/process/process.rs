@@ -329,7 +329,10 @@ impl Process {
                 self.notify_parent_job(JobEvent::Continued);
             }
         }
-        if sig != SIGKILL && self.sigactions.lock().is_ignored(sig) {
+        // Blocked signals are never dropped: the action may change before
+        // they are unblocked, and `rt_sigtimedwait` takes them (Linux's
+        // `sig_ignored`).
+        if sig != SIGKILL && self.sigactions.lock().is_ignored(sig) && !self.blocks(sig) {
             return;
         }
         self.pending_info.lock().insert(sig, info);
@@ -347,6 +350,12 @@ impl Process {
         if sig == SIGKILL {
             self.continued.wake_all();
         }
+    }
+
+    /// Does the process's thread block `sig`?
+    fn blocks(&self, sig: u32) -> bool {
+        let thread = self.thread.lock().upgrade();
+        thread.is_some_and(|t| t.state.lock().sigmask.contains(sig))
     }
 
     /// Drop the pending signals of `set`.

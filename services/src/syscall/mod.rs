@@ -240,6 +240,7 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_SETFSUID | nr::SYS_SETFSGID => ok(0),
         nr::SYS_GETSID => ids::sys_getsid(int(0), ctx),
         nr::SYS_RT_SIGPENDING => signal::sys_rt_sigpending(a[0], a[1], ctx),
+        nr::SYS_RT_SIGTIMEDWAIT => signal::sys_rt_sigtimedwait(a[0], a[1], a[2], a[3], ctx),
         nr::SYS_SIGALTSTACK => signal::sys_sigaltstack(a[0], a[1], ctx),
         nr::SYS_UTIMENSAT => namespace::sys_utimensat(fd(0), a[1], a[2], int(3), ctx),
         nr::SYS_MKNOD => namespace::sys_mknodat(AT_FDCWD, a[0], int(1), a[2], ctx),

@@ -60,6 +60,43 @@ pub fn sys_rt_sigpending(set: u64, sigsetsize: u64, ctx: &mut SyscallContext) ->
     ok(0)
 }
 
+/// `rt_sigtimedwait(set, info, timeout, sigsetsize)` (`sigwaitinfo`,
+/// `sigtimedwait`): take a pending signal of `set` (blocked ones too,
+/// which is the point) and return its number, with its `siginfo` at
+/// `info`; EAGAIN when `timeout` passes first, EINTR when another
+/// signal's handler is to run. Waits in slices (a signal of `set` is
+/// usually blocked, so nothing wakes the thread for it).
+pub fn sys_rt_sigtimedwait(set: u64, info: u64, timeout: u64, sigsetsize: u64, ctx: &mut SyscallContext) -> SyscallResult {
+    if sigsetsize != SIGSET_SIZE {
+        return_errno_with_message!(EINVAL, "rt_sigtimedwait: sigsetsize is not 8");
+    }
+    let wanted = uaccess::read_u64(set)? & !SigSet::UNBLOCKABLE.0;
+    let limit = if timeout != 0 { Some(super::time::read_timespec(timeout)?) } else { None };
+    let deadline = limit.map(|ns| framework::arch::tsc::monotonic_ns().saturating_add(ns));
+    loop {
+        let ready = ctx.process.pending_signals().0 & wanted;
+        if ready != 0 {
+            let sig = ready.trailing_zeros() + 1;
+            let siginfo = ctx.process.take_signal(sig);
+            if info != 0 {
+                uaccess::write_bytes(info, &siginfo)?;
+            }
+            return ok(sig);
+        }
+        let now = framework::arch::tsc::monotonic_ns();
+        if deadline.is_some_and(|d| now >= d) {
+            return_errno_with_message!(EAGAIN, "rt_sigtimedwait: timed out");
+        }
+        if ctx.thread.has_pending_work() {
+            return_errno_with_message!(EINTR, "rt_sigtimedwait: interrupted by another signal");
+        }
+        let nap = deadline.map_or(SIGWAIT_SLICE_NS, |d| (d - now).min(SIGWAIT_SLICE_NS));
+        crate::sync::sleep(core::time::Duration::from_nanos(nap));
+    }
+}
+
+const SIGWAIT_SLICE_NS: u64 = 5_000_000;
+
 const SS_DISABLE: u64 = 2;
 
 pub fn sys_sigaltstack(new: u64, old: u64, ctx: &mut SyscallContext) -> SyscallResult {
