@@ -2,7 +2,8 @@
 //! process table, and "current".
 //!
 //! Owns: [`Process`] (pid, parent and children, address space, files,
-//! credentials, limits, signal actions, how it ended) and [`Thread`] (one
+//! credentials, limits, signal actions, job-control state, interval
+//! timers, how it ended) and [`Thread`] (one
 //! per process for now: its tid is the pid; the register state lives with
 //! the task loop in [`super::task`]). A thread's kernel task carries an
 //! `Arc<Thread>` as its data, which is how [`current_thread`] finds it.
@@ -11,6 +12,8 @@
 //! swaps its [`Mm`]; `exit_group` or a fatal signal marks it exiting, its
 //! task then releases its resources and leaves it a zombie
 //! ([`Process::exit_status`] set) until the parent's `wait4` reaps it.
+//! A stop signal parks the (only) thread in [`Process::stop_and_wait`]
+//! until SIGCONT or SIGKILL; with threads, all of them must park there.
 
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
