@@ -367,8 +367,51 @@ static void test_sigwait(void) {
     sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+static volatile sig_atomic_t queued_value, queued_code, queued_pid;
+static void on_queued(int sig, siginfo_t *info, void *uc) {
+    (void)sig; (void)uc;
+    queued_value = info->si_value.sival_int;
+    queued_code = info->si_code;
+    queued_pid = info->si_pid;
+}
+
+/* sigqueue (rt_sigqueueinfo) carries a value; claiming a kernel origin
+ * towards another process is EPERM. */
+static void test_sigqueue(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_queued;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR2, &sa, NULL);
+    union sigval v = {.sival_int = 42};
+    check("sigqueue_self", sigqueue(getpid(), SIGUSR2, v) == 0 && queued_value == 42 && queued_code == SI_QUEUE &&
+                               queued_pid == getpid());
+    pid_t child = fork();
+    if (child == 0) {
+        for (;;) pause();
+    }
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_code = SI_USER;
+    errno = 0;
+    check("rt_sigqueueinfo_other_si_user_eperm", syscall(SYS_rt_sigqueueinfo, child, SIGUSR2, &si) == -1 && errno == EPERM);
+    si.si_code = SI_QUEUE;
+    errno = 0;
+    check("rt_sigqueueinfo_bad_sig_einval", syscall(SYS_rt_sigqueueinfo, child, 65, &si) == -1 && errno == EINVAL);
+    errno = 0;
+    check("rt_sigqueueinfo_no_pid_esrch", syscall(SYS_rt_sigqueueinfo, 3999999, SIGUSR2, &si) == -1 && errno == ESRCH);
+    errno = 0;
+    check("rt_sigqueueinfo_bad_ptr_efault", syscall(SYS_rt_sigqueueinfo, child, SIGUSR2, (void *)8) == -1 && errno == EFAULT);
+    errno = 0;
+    check("rt_tgsigqueueinfo_bad_tid_einval", syscall(SYS_rt_tgsigqueueinfo, child, 0, SIGUSR2, &si) == -1 && errno == EINVAL);
+    check("rt_sigqueueinfo_queue_to_child", syscall(SYS_rt_sigqueueinfo, child, SIGTERM, &si) == 0);
+    int status = 0;
+    check("queued_sigterm_kills", waitpid(child, &status, 0) == child && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+}
+
 int main(void) {
     test_errors();
+    test_sigqueue();
     test_sigwait();
     test_with_handler();
     test_stop_continue();

@@ -241,6 +241,8 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_GETSID => ids::sys_getsid(int(0), ctx),
         nr::SYS_RT_SIGPENDING => signal::sys_rt_sigpending(a[0], a[1], ctx),
         nr::SYS_RT_SIGTIMEDWAIT => signal::sys_rt_sigtimedwait(a[0], a[1], a[2], a[3], ctx),
+        nr::SYS_RT_SIGQUEUEINFO => signal::sys_rt_sigqueueinfo(a[0] as i32, None, int(1), a[2], ctx),
+        nr::SYS_RT_TGSIGQUEUEINFO => signal::sys_rt_sigqueueinfo(a[0] as i32, Some(a[1] as i32), int(2), a[3], ctx),
         nr::SYS_SIGALTSTACK => signal::sys_sigaltstack(a[0], a[1], ctx),
         nr::SYS_UTIMENSAT => namespace::sys_utimensat(fd(0), a[1], a[2], int(3), ctx),
         nr::SYS_MKNOD => namespace::sys_mknodat(AT_FDCWD, a[0], int(1), a[2], ctx),
