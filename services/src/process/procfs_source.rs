@@ -35,6 +35,8 @@ fn info(process: &Arc<Process>) -> ProcessInfo {
         b'Z'
     } else if is_current {
         b'R'
+    } else if process.job.try_lock().is_some_and(|job| job.is_stopped()) {
+        b'T'
     } else {
         b'S'
     };
