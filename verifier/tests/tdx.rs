@@ -59,7 +59,7 @@ fn policy(h: &Honest) -> Policy {
 fn failed(quote: &[u8], log: Option<&[u8]>, p: &Policy) -> Check {
     match verifier::tdx::verify(quote, log, p) {
         Ok(v) => panic!("verified but should not have: {v:?}"),
-        Err((f, _)) => f.check,
+        Err(e) => e.0.check,
     }
 }
 

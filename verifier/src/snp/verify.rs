@@ -62,7 +62,7 @@ pub fn verify(raw: &[u8], chain: &SnpChain, policy: &Policy) -> Verdict {
     let mut v = Verified { platform: "sev-snp", ..Default::default() };
     match run(raw, chain, policy, &mut v) {
         Ok(()) => Ok(v),
-        Err(f) => Err((f, v)),
+        Err(f) => Err(Box::new((f, v))),
     }
 }
 
