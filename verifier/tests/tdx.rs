@@ -210,3 +210,35 @@ fn real_root_chain_with_test_leaf_is_refused() {
     let p = Policy { allow_test_roots: false, ..policy(&h) };
     assert_eq!(failed(&raw, Some(&h.log), &p), Check::CertChain);
 }
+
+/// A real TDX quote v4 from an Intel TDX host (a dstack test vector,
+/// published in the dstack repository's tests), with its real PCK chain:
+/// it verifies under the built-in Intel SGX Root CA, without test roots.
+fn real_quote() -> Vec<u8> {
+    let hex = include_str!("data/tdx_quote_v4_real.hex");
+    verifier::bytes::unhex(hex).expect("hex test vector")
+}
+
+/// 2027-01-01: inside the validity of every certificate in the chain.
+const REAL_NOW: u64 = 1_798_761_600;
+
+#[test]
+fn real_intel_quote_verifies_under_the_real_root() {
+    let raw = real_quote();
+    let p = Policy { now: Some(REAL_NOW), ..Default::default() };
+    let v = verifier::tdx::verify(&raw, None, &p).expect("the real quote verifies");
+    assert_eq!(v.root, "Intel SGX Root CA");
+    assert!(!v.test_root);
+    let q = quote::parse(&raw).unwrap();
+    assert_eq!(q.header.qe_vendor_id[..4], [0x93, 0x9a, 0x72, 0x33]);
+    assert_eq!(q.qe_auth_data, &testgen::qe_auth_data()[..], "Intel's QE auth data is bytes 0..31 too");
+    assert!(q.trailing.iter().all(|&b| b == 0), "the quote buffer's zero padding");
+    // Any change to the signed part or the certificates is caught.
+    let r = q.regions();
+    for at in [0x10, r.body.start + 5, r.body.end - 1, r.signature.start, r.qe_report.start + 100, r.qe_auth_data.start, r.pck_chain.start + 200] {
+        assert!(verifier::tdx::verify(&flip(&raw, at), None, &p).is_err(), "byte {at:#x}");
+    }
+    // Expired PCK certificate (2033): refused.
+    let later = Policy { now: Some(2_000_000_000), ..Default::default() };
+    assert_eq!(failed(&raw, None, &later), Check::CertChain);
+}
