@@ -120,12 +120,13 @@ pub struct SnpFields {
     pub measurement: [u8; 48],
     pub host_data: [u8; 32],
     pub chip_id: [u8; 64],
+    pub reported_tcb: u64,
 }
 
 impl Default for SnpFields {
     fn default() -> Self {
         // Policy: SMT allowed (bit 16), reserved bit 17 set as required.
-        Self { policy: 0x3_0000, report_data: [0; 64], measurement: [0; 48], host_data: [0; 32], chip_id: [0; 64] }
+        Self { policy: 0x3_0000, report_data: [0; 64], measurement: [0; 48], host_data: [0; 32], chip_id: [0; 64], reported_tcb: 0 }
     }
 }
 
@@ -151,6 +152,7 @@ pub fn snp_report(f: &SnpFields) -> [u8; REPORT_SIZE] {
     r[offsets::MEASUREMENT..offsets::MEASUREMENT + 48].copy_from_slice(&f.measurement);
     r[offsets::HOST_DATA..offsets::HOST_DATA + 32].copy_from_slice(&f.host_data);
     r[offsets::CHIP_ID..offsets::CHIP_ID + 64].copy_from_slice(&f.chip_id);
+    r[offsets::REPORTED_TCB..offsets::REPORTED_TCB + 8].copy_from_slice(&f.reported_tcb.to_le_bytes());
     snp_sign(&mut r);
     r
 }
@@ -163,4 +165,94 @@ pub fn snp_cert_table() -> Vec<u8> {
         (snp_certs::GUID_ASK, &certs[1].der),
         (snp_certs::GUID_ARK, &certs[2].der),
     ])
+}
+
+/// AMD's VCEK extensions, for building VCEKs that name a chip and a TCB.
+mod vcek_ext {
+    use der::asn1::{ObjectIdentifier, OctetString};
+    use x509_cert::ext::{AsExtension, Extension};
+    use x509_cert::name::Name;
+
+    macro_rules! spl {
+        ($name:ident, $oid:expr) => {
+            #[derive(Clone, Copy)]
+            pub struct $name(pub u8);
+            impl der::oid::AssociatedOid for $name {
+                const OID: ObjectIdentifier = ObjectIdentifier::new_unwrap($oid);
+            }
+            impl der::Encode for $name {
+                fn encoded_len(&self) -> der::Result<der::Length> {
+                    self.0.encoded_len()
+                }
+                fn encode(&self, w: &mut impl der::Writer) -> der::Result<()> {
+                    self.0.encode(w)
+                }
+            }
+            impl AsExtension for $name {
+                fn critical(&self, _: &Name, _: &[Extension]) -> bool {
+                    false
+                }
+            }
+        };
+    }
+    spl!(BlSpl, "1.3.6.1.4.1.3704.1.3.1");
+    spl!(TeeSpl, "1.3.6.1.4.1.3704.1.3.2");
+    spl!(SnpSpl, "1.3.6.1.4.1.3704.1.3.3");
+    spl!(UcodeSpl, "1.3.6.1.4.1.3704.1.3.8");
+
+    pub struct HwId(pub OctetString);
+    impl der::oid::AssociatedOid for HwId {
+        const OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.3704.1.4");
+    }
+    impl der::Encode for HwId {
+        fn encoded_len(&self) -> der::Result<der::Length> {
+            self.0.encoded_len()
+        }
+        fn encode(&self, w: &mut impl der::Writer) -> der::Result<()> {
+            self.0.encode(w)
+        }
+    }
+    impl AsExtension for HwId {
+        fn critical(&self, _: &Name, _: &[Extension]) -> bool {
+            false
+        }
+    }
+}
+
+/// A test VCEK (key `snp vcek`, signed by `snp ask`) that, like AMD's,
+/// names a chip (hwID) and a TCB (SPL extensions, Milan/Genoa layout).
+/// Not part of the committed chain: tests use it for the chip/TCB checks.
+pub fn snp_vcek_for(chip_id: &[u8; 64], reported_tcb: u64) -> crate::x509::Cert {
+    use std::str::FromStr;
+    use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+    let ask_key = testkeys::p384_key(testkeys::SNP_ASK);
+    let vcek_key = testkeys::p384_key(testkeys::SNP_VCEK);
+    let tcb = reported_tcb.to_le_bytes();
+    let spki = {
+        use spki::EncodePublicKey;
+        let der = vcek_key.verifying_key().to_public_key_der().expect("encodes");
+        x509_cert::spki::SubjectPublicKeyInfoOwned::try_from(der.as_bytes()).expect("parses")
+    };
+    let issuer = x509_cert::name::Name::from_str(testkeys::SNP_ASK_SUBJECT).expect("name");
+    let subject = x509_cert::name::Name::from_str(testkeys::SNP_VCEK_SUBJECT).expect("name");
+    let validity = crate::x509::certs_from_pem(testkeys::snp_chain_pem().as_bytes()).expect("chain")[0]
+        .parsed
+        .tbs_certificate
+        .validity;
+    let mut b = CertificateBuilder::new(
+        Profile::Leaf { issuer, enable_key_agreement: false, enable_key_encipherment: false },
+        x509_cert::serial_number::SerialNumber::from(4u32),
+        validity,
+        subject,
+        spki,
+        &ask_key,
+    )
+    .expect("builder");
+    b.add_extension(&vcek_ext::BlSpl(tcb[0])).expect("ext");
+    b.add_extension(&vcek_ext::TeeSpl(tcb[1])).expect("ext");
+    b.add_extension(&vcek_ext::SnpSpl(tcb[6])).expect("ext");
+    b.add_extension(&vcek_ext::UcodeSpl(tcb[7])).expect("ext");
+    b.add_extension(&vcek_ext::HwId(der::asn1::OctetString::new(chip_id.to_vec()).expect("64 bytes"))).expect("ext");
+    let cert = b.build::<p384::ecdsa::DerSignature>().expect("VCEK builds");
+    crate::x509::Cert::from_der(&der::Encode::to_der(&cert).expect("encodes")).expect("parses")
 }

@@ -176,3 +176,34 @@ fn real_milan_ask_verifies_under_built_in_ark() {
     let bad = verifier::x509::Cert::from_der(&der).unwrap();
     assert!(bad.verify_signed_by(&root.cert).is_err());
 }
+
+/// A VCEK names its chip and TCB: a report from another chip or claiming
+/// another TCB does not go with it.
+#[test]
+fn vcek_must_name_the_reporting_chip_and_tcb() {
+    let chip = [0x5a; 64];
+    let tcb = u64::from_le_bytes([3, 0, 0, 0, 0, 0, 8, 115]);
+    let vcek = testgen::snp_vcek_for(&chip, tcb);
+    let c = chain();
+    let with = SnpChain { certs: vec![vcek, c.certs[1].clone(), c.certs[2].clone()] };
+    let good = testgen::snp_report(&testgen::SnpFields { chip_id: chip, reported_tcb: tcb, ..fields() });
+    verifier::snp::verify(&good, &with, &policy()).expect("same chip and TCB");
+    let other_chip = testgen::snp_report(&testgen::SnpFields { chip_id: [0x5b; 64], reported_tcb: tcb, ..fields() });
+    assert_eq!(failed(&other_chip, &with, &policy()), Check::CertChain);
+    for byte in [0usize, 1, 6, 7] {
+        let mut t = tcb.to_le_bytes();
+        t[byte] += 1;
+        let other_tcb = testgen::snp_report(&testgen::SnpFields { chip_id: chip, reported_tcb: u64::from_le_bytes(t), ..fields() });
+        assert_eq!(failed(&other_tcb, &with, &policy()), Check::CertChain, "TCB byte {byte}");
+    }
+    // Bytes 2..5 are reserved in the Milan/Genoa layout: not compared.
+    let mut t = tcb.to_le_bytes();
+    t[3] = 9;
+    let reserved = testgen::snp_report(&testgen::SnpFields { chip_id: chip, reported_tcb: u64::from_le_bytes(t), ..fields() });
+    verifier::snp::verify(&reserved, &with, &policy()).expect("reserved TCB bytes are not compared");
+    // MASK_CHIP_ID: the chip id is zero and not compared.
+    let mut masked = testgen::snp_report(&testgen::SnpFields { chip_id: [0; 64], reported_tcb: tcb, ..fields() });
+    masked[report::offsets::FLAGS] |= report::FLAGS_MASK_CHIP_ID as u8;
+    testgen::snp_sign(&mut masked);
+    verifier::snp::verify(&masked, &with, &policy()).expect("masked chip id");
+}

@@ -2,8 +2,7 @@
 //! the chip the VCEK names, the report signature, policy, nonce and
 //! measurement.
 //!
-//! Not done (documented in README): matching the VCEK's TCB extensions
-//! against REPORTED_TCB, CRLs, fetching the VCEK from AMD's KDS.
+//! Not done (documented in README): CRLs, fetching the VCEK from AMD's KDS.
 
 use ring::signature::{UnparsedPublicKey, ECDSA_P384_SHA384_FIXED};
 
@@ -18,6 +17,59 @@ use crate::x509::{self, Cert, KeyKind};
 /// VCEK extension holding the chip id (AMD "VCEK certificate and KDS
 /// interface specification" 57230: 1.3.6.1.4.1.3704.1.4, hwID).
 const OID_HWID: &str = "1.3.6.1.4.1.3704.1.4";
+
+/// VCEK TCB extensions (57230): INTEGERs, one per security patch level.
+const OID_BL_SPL: &str = "1.3.6.1.4.1.3704.1.3.1";
+const OID_TEE_SPL: &str = "1.3.6.1.4.1.3704.1.3.2";
+const OID_SNP_SPL: &str = "1.3.6.1.4.1.3704.1.3.3";
+const OID_UCODE_SPL: &str = "1.3.6.1.4.1.3704.1.3.8";
+const OID_FMC_SPL: &str = "1.3.6.1.4.1.3704.1.3.9";
+
+/// Byte of each SPL in TCB_VERSION: (oid, Milan/Genoa byte, Turin byte).
+const TCB_LAYOUT: [(&str, Option<usize>, usize); 5] = [
+    (OID_BL_SPL, Some(0), 1),
+    (OID_TEE_SPL, Some(1), 2),
+    (OID_SNP_SPL, Some(6), 3),
+    (OID_UCODE_SPL, Some(7), 7),
+    (OID_FMC_SPL, None, 0),
+];
+
+/// The VCEK must name this chip (hwID: 64 bytes, or 8 on Turin, unless
+/// the report masks CHIP_ID) and this TCB (each SPL extension present
+/// equals its byte of REPORTED_TCB). Test VCEKs carry neither.
+fn check_chip_and_tcb(r: &SnpReport, leaf: &Cert, turin: bool) -> Result<(), Failure> {
+    if let Some(hwid) = leaf.extension(OID_HWID) {
+        // Raw bytes, or an OCTET STRING holding them.
+        let id = match hwid {
+            [0x04, len, rest @ ..] if rest.len() == *len as usize => rest,
+            other => other,
+        };
+        let matches = match id.len() {
+            64 => id == r.chip_id,
+            8 => id == &r.chip_id[..8],
+            n => return Err(Failure::new(Check::CertChain, format!("VCEK hwID of {n} bytes"))),
+        };
+        if r.flags & report::FLAGS_MASK_CHIP_ID == 0 && !matches {
+            return Err(Failure::new(Check::CertChain, "the VCEK belongs to another chip (hwID is not CHIP_ID)"));
+        }
+    }
+    let tcb = r.reported_tcb.to_le_bytes();
+    for (oid, classic, turin_byte) in TCB_LAYOUT {
+        let Some(value) = leaf.extension(oid) else { continue };
+        let spl = <u8 as der::Decode>::from_der(value)
+            .map_err(|_| Failure::new(Check::CertChain, format!("VCEK extension {oid} is not a small INTEGER")))?;
+        let byte = if turin { Some(turin_byte) } else { classic };
+        if let Some(at) = byte {
+            if tcb[at] != spl {
+                return Err(Failure::new(
+                    Check::CertChain,
+                    format!("the VCEK is for another TCB: {oid} is {spl}, REPORTED_TCB has {} (byte {at})", tcb[at]),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
 
 /// The certificates that came with the report, leaf first:
 /// VCEK or VLEK, then the ASK, then (optionally) the ARK.
@@ -150,16 +202,7 @@ fn check_chain(r: &SnpReport, chain: &SnpChain, policy: &Policy, v: &mut Verifie
     if leaf.key_kind() != Ok(KeyKind::P384) {
         return Err(Failure::new(Check::CertChain, "the VCEK/VLEK key is not ECDSA P-384"));
     }
-    if let Some(hwid) = leaf.extension(OID_HWID) {
-        // Raw 64 bytes, or an OCTET STRING holding them.
-        let id = match hwid {
-            [0x04, 0x40, rest @ ..] if rest.len() == 64 => rest,
-            other => other,
-        };
-        if r.flags & report::FLAGS_MASK_CHIP_ID == 0 && id != r.chip_id {
-            return Err(Failure::new(Check::CertChain, "the VCEK belongs to another chip (hwID is not CHIP_ID)"));
-        }
-    }
+    check_chip_and_tcb(r, &leaf, root.name.contains("Turin"))?;
     v.passed.push(Check::CertChain.name());
     Ok(leaf)
 }
