@@ -242,3 +242,22 @@ fn real_intel_quote_verifies_under_the_real_root() {
     let later = Policy { now: Some(2_000_000_000), ..Default::default() };
     assert_eq!(failed(&raw, None, &later), Check::CertChain);
 }
+
+/// Quote v4 offsets (Intel's quote format; go-tdx-guest's abi constants):
+/// body at 0x30, MRTD at body+0x88, RTMR0 at body+0x148, REPORTDATA at
+/// body+0x208, signature data length at 0x278.
+#[test]
+fn quote_offsets_match_the_format() {
+    assert_eq!((quote::HEADER_SIZE, quote::BODY_SIZE, quote::SIGNED_END), (0x30, 0x248, 0x278));
+    let rtmr = [[0xa0; 48], [0xa1; 48], [0xa2; 48], [0xa3; 48]];
+    let raw = testgen::tdx_quote(&testgen::td_body([0x77; 48], rtmr, [0x55; 64]));
+    assert_eq!(&raw[0..8], &[4, 0, 2, 0, 0x81, 0, 0, 0]);
+    assert_eq!(&raw[0x30 + 0x88..0x30 + 0xB8], &[0x77; 48]);
+    assert_eq!(&raw[0x30 + 0x148..0x30 + 0x178], &[0xa0; 48]);
+    assert_eq!(&raw[0x30 + 0x1D8..0x30 + 0x208], &[0xa3; 48]);
+    assert_eq!(&raw[0x30 + 0x208..0x30 + 0x248], &[0x55; 64]);
+    let sig_len = u32::from_le_bytes(raw[0x278..0x27C].try_into().unwrap()) as usize;
+    assert_eq!(raw.len(), 0x27C + sig_len);
+    // Certification data type 6 right after signature and attestation key.
+    assert_eq!(&raw[0x27C + 128..0x27C + 130], &[6, 0]);
+}
