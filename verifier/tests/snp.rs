@@ -38,7 +38,7 @@ fn honest_report_verifies_from_table_and_pem() {
     let r = testgen::snp_report(&fields());
     let v = verifier::snp::verify(&r, &chain(), &policy()).expect("honest report verifies");
     assert!(v.test_root);
-    assert_eq!(v.root, "Umbra TEST ARK");
+    assert_eq!(v.root, "Umbra TEST-ONLY ARK");
     let pem = SnpChain::from_any(testkeys::snp_chain_pem().as_bytes()).unwrap();
     verifier::snp::verify(&r, &pem, &policy()).expect("with the PEM chain too");
     // Without the ARK: the built-in (test) ARK that signed the ASK is used.
