@@ -17,7 +17,7 @@
 use alloc::boxed::Box;
 
 use boot::PhysRange;
-use framework::mm::Frame;
+use framework::mm::{Frame, Segment};
 
 use super::abi::{exit, msg, report, secrets, GUEST_REQ_VMM_ERR_SHIFT};
 use super::ghcb::with_ghcb;
@@ -29,7 +29,17 @@ use crate::platform::TeeError;
 struct Channel {
     request: Frame,
     response: Frame,
+    /// Where the hypervisor puts the certificate table of an extended
+    /// request ([`CERTS_SIZE`]).
+    certs: Segment,
 }
+
+/// The certificate buffer: 16 KiB, as Linux's SEV_FW_BLOB_MAX_SIZE.
+pub const CERTS_SIZE: usize = 16 << 10;
+const CERTS_ORDER: u8 = 2;
+/// One certificate-table entry: GUID (16), offset u32, length u32; the
+/// table ends with an all-zero entry (GHCB spec, extended guest request).
+pub const CERT_ENTRY_SIZE: usize = 24;
 
 static CHANNEL: spin::Mutex<Option<Channel>> = spin::Mutex::new(None);
 /// GPA of the secrets page, from firmware (the TEE emulator here; the CC
@@ -88,13 +98,22 @@ fn channel(slot: &mut Option<Channel>) -> Result<&Channel, TeeError> {
     if slot.is_none() {
         let request = Frame::alloc().map_err(|_| TeeError::InvalidArgument("out of memory"))?;
         let response = Frame::alloc().map_err(|_| TeeError::InvalidArgument("out of memory"))?;
-        for frame in [&request, &response] {
-            let range = PhysRange { start: frame.paddr(), end: frame.paddr() + 4096 };
+        let certs = Segment::alloc(CERTS_ORDER).map_err(|_| TeeError::InvalidArgument("out of memory"))?;
+        let mut ranges = [&request, &response].map(|frame| PhysRange { start: frame.paddr(), end: frame.paddr() + 4096 }).to_vec();
+        ranges.push(PhysRange { start: certs.paddr(), end: certs.paddr() + CERTS_SIZE as u64 });
+        for range in ranges {
             // SAFETY: fresh frames owned here and kept for the guest's
             // life; only raw copies go through them.
-            unsafe { crate::platform().convert_to_shared(range) }?;
+            if let Err(error) = unsafe { crate::platform().convert_to_shared(range) } {
+                // Half converted, state unknown: never hand these back to
+                // the allocator (as Linux leaks pages it failed to convert).
+                core::mem::forget(request);
+                core::mem::forget(response);
+                core::mem::forget(certs);
+                return Err(error);
+            }
         }
-        *slot = Some(Channel { request, response });
+        *slot = Some(Channel { request, response, certs });
     }
     slot.as_ref().ok_or(TeeError::Unsupported)
 }
@@ -109,7 +128,8 @@ fn exchange(
     payload: &[u8],
     out: &mut [u8],
     seqno_override: Option<u64>,
-) -> Result<usize, TeeError> {
+    certs_out: Option<&mut [u8]>,
+) -> Result<(usize, usize), TeeError> {
     if vmpck_index >= secrets::VMPCK_COUNT {
         return Err(TeeError::InvalidArgument("VMPCK index is 0..=3"));
     }
@@ -134,9 +154,22 @@ fn exchange(
     channel.request.write_bytes(0, &private[..]).map_err(|_| TeeError::InvalidArgument("request page"))?;
     channel.response.fill(0);
     let (request_gpa, response_gpa) = (channel.request.paddr(), channel.response.paddr());
+    let extended = certs_out.is_some();
+    if extended {
+        channel.certs.fill(0);
+    }
+    let certs_gpa = channel.certs.paddr();
     let sent = with_ghcb(|ghcb| {
-        // SAFETY: the hypervisor writes only the shared response page.
-        let result = unsafe { ghcb.call(exit::GUEST_REQUEST, request_gpa, response_gpa) };
+        let code = if extended {
+            ghcb.set(super::ghcb::layout::RAX, certs_gpa);
+            ghcb.set(super::ghcb::layout::RBX, (CERTS_SIZE / 4096) as u64);
+            exit::EXT_GUEST_REQUEST
+        } else {
+            exit::GUEST_REQUEST
+        };
+        // SAFETY: the hypervisor writes only the shared response and
+        // certificate pages.
+        let result = unsafe { ghcb.call(code, request_gpa, response_gpa) };
         (result, ghcb.exit_info_2())
     });
     // Sent (or maybe sent): the sequence number is used up either way.
@@ -176,7 +209,40 @@ fn exchange(
         return Err(TeeError::BadResponse("response larger than the caller's buffer"));
     }
     out[..len].copy_from_slice(&private[msg::HEADER_SIZE..msg::HEADER_SIZE + len]);
-    Ok(len)
+    let certs_len = match certs_out {
+        Some(certs) => copy_certificates(&channel.certs, certs)?,
+        None => 0,
+    };
+    Ok((len, certs_len))
+}
+
+/// Copy the hypervisor's certificate table out of shared memory and
+/// return its extent (entries, terminator and the blobs they point at),
+/// refusing entries that point outside the buffer.
+fn copy_certificates(shared: &Segment, out: &mut [u8]) -> Result<usize, TeeError> {
+    let mut table = alloc::vec![0u8; CERTS_SIZE];
+    shared.read_bytes(0, &mut table).map_err(|_| TeeError::InvalidArgument("certificate buffer"))?;
+    let mut extent = 0;
+    for (i, entry) in table.chunks_exact(CERT_ENTRY_SIZE).enumerate() {
+        if entry[..16] == [0; 16] {
+            extent = extent.max((i + 1) * CERT_ENTRY_SIZE);
+            break;
+        }
+        let offset = u32::from_le_bytes([entry[16], entry[17], entry[18], entry[19]]) as usize;
+        let length = u32::from_le_bytes([entry[20], entry[21], entry[22], entry[23]]) as usize;
+        match offset.checked_add(length) {
+            Some(end) if end <= CERTS_SIZE => extent = extent.max(end),
+            _ => return Err(TeeError::BadResponse("certificate table entry outside the buffer")),
+        }
+        if (i + 2) * CERT_ENTRY_SIZE > CERTS_SIZE {
+            return Err(TeeError::BadResponse("certificate table without a terminator"));
+        }
+    }
+    if extent > out.len() {
+        return Err(TeeError::InvalidArgument("certificate buffer too small"));
+    }
+    out[..extent].copy_from_slice(&table[..extent]);
+    Ok(extent)
 }
 
 /// One guest request (message `msg_type`, version `msg_version`) with
@@ -185,14 +251,29 @@ fn exchange(
 /// carry SW_EXITINFO2 (firmware error low, VMM error high) in
 /// [`TeeError::Host`].
 pub fn request(vmpck: usize, msg_type: u8, msg_version: u8, payload: &[u8], out: &mut [u8]) -> Result<usize, TeeError> {
-    exchange(vmpck, msg_type, msg_version, payload, out, None)
+    exchange(vmpck, msg_type, msg_version, payload, out, None, None).map(|(len, _)| len)
+}
+
+/// An extended request (NAE 0x8000_0012): as [`request`], and the
+/// hypervisor's certificate table (at most [`CERTS_SIZE`]) copied to
+/// `certs`; returns (payload length, table extent). For
+/// `SNP_GET_EXT_REPORT`.
+pub fn request_ext(
+    vmpck: usize,
+    msg_type: u8,
+    msg_version: u8,
+    payload: &[u8],
+    out: &mut [u8],
+    certs: &mut [u8],
+) -> Result<(usize, usize), TeeError> {
+    exchange(vmpck, msg_type, msg_version, payload, out, None, Some(certs))
 }
 
 /// As [`request`], with a chosen sequence number: only for tests that
 /// check the PSP refuses a reused one (and that the VMPCK is then gone).
 #[cfg(feature = "emulation")]
 pub fn request_with_seqno_for_test(vmpck: usize, seqno: u64, msg_type: u8, payload: &[u8], out: &mut [u8]) -> Result<usize, TeeError> {
-    exchange(vmpck, msg_type, 1, payload, out, Some(seqno))
+    exchange(vmpck, msg_type, 1, payload, out, Some(seqno), None).map(|(len, _)| len)
 }
 
 /// The last sequence number stored for VMPCK `vmpck` (tests).
@@ -210,6 +291,11 @@ pub fn get_report_with(vmpck: usize, vmpl: u32, report_data: &[u8; 64]) -> Resul
     req[64..68].copy_from_slice(&vmpl.to_le_bytes());
     let mut rsp = Box::new([0u8; msg::MAX_PAYLOAD]);
     let len = request(vmpck, msg::TYPE_REPORT_REQ, 1, &req, &mut rsp[..])?;
+    parse_report_rsp(&rsp[..], len)
+}
+
+/// The report in a MSG_REPORT_RSP payload of `len` bytes.
+fn parse_report_rsp(rsp: &[u8], len: usize) -> Result<SnpReport, TeeError> {
     let status = u32::from_le_bytes([rsp[0], rsp[1], rsp[2], rsp[3]]);
     let size = u32::from_le_bytes([rsp[4], rsp[5], rsp[6], rsp[7]]) as usize;
     if status != 0 {
@@ -221,6 +307,16 @@ pub fn get_report_with(vmpck: usize, vmpl: u32, report_data: &[u8; 64]) -> Resul
     let mut bytes = [0u8; report::SIZE];
     bytes.copy_from_slice(&rsp[msg::REPORT_RSP_HEADER..msg::REPORT_RSP_HEADER + report::SIZE]);
     Ok(SnpReport(bytes))
+}
+
+/// An attestation report and the hypervisor's certificate table (copied
+/// to `certs`; its extent returned), VMPL 0, VMPCK0.
+pub fn get_ext_report(report_data: &[u8; 64], certs: &mut [u8]) -> Result<(SnpReport, usize), TeeError> {
+    let mut req = [0u8; msg::REPORT_REQ_SIZE];
+    req[..64].copy_from_slice(report_data);
+    let mut rsp = Box::new([0u8; msg::MAX_PAYLOAD]);
+    let (len, certs_len) = request_ext(0, msg::TYPE_REPORT_REQ, 1, &req, &mut rsp[..], certs)?;
+    Ok((parse_report_rsp(&rsp[..], len)?, certs_len))
 }
 
 /// An attestation report for `report_data` (VMPL 0, VMPCK0): the safe
