@@ -62,6 +62,10 @@ fn cmdline(append: &str) -> String {
 /// SHA-384 of the initramfs `umbra run` builds for `append` and our
 /// script: `--print-cmd` keeps it in target/umbra/print-cmd/initrd.
 fn initramfs_digest(append: &str) -> [u8; 48] {
+    sha384(&initramfs(append))
+}
+
+fn initramfs(append: &str) -> Vec<u8> {
     static PRINT_CMD: Mutex<()> = Mutex::new(());
     let _guard = PRINT_CMD.lock().unwrap_or_else(|e| e.into_inner());
     let mut args = vec!["run".to_string(), "--kernel".into(), emulation_image().display().to_string(), "--print-cmd".into()];
@@ -76,7 +80,7 @@ fn initramfs_digest(append: &str) -> [u8; 48] {
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target/umbra/print-cmd/initrd"));
-    sha384(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// What the guest showed.
@@ -155,7 +159,8 @@ fn expected_rtmr2(cmdline: &str, initramfs: &[u8; 48]) -> [u8; 48] {
 #[test]
 fn the_ccel_log_replays_to_the_rtmrs_of_the_emulated_td() {
     let append = "measured.boot=first";
-    let initramfs = initramfs_digest(append);
+    let initramfs_bytes = initramfs(append);
+    let initramfs = sha384(&initramfs_bytes);
     let e = boot(append);
 
     // The ACPI table: "CCEL", 56 bytes, revision 1, TDX, LAML = the log
@@ -197,10 +202,19 @@ fn the_ccel_log_replays_to_the_rtmrs_of_the_emulated_td() {
     assert_eq!(initrd.digest(eventlog::ALG_SHA384), Some(&initramfs[..]), "initramfs digest");
     assert_eq!(&initrd.data[8..], b"Linux initrd\0");
 
-    // The verifier's reference values (`umbra-verify measure`) name the
-    // same (MR index, digest) pairs.
-    let reference = verifier::reference::compute(None, Some(cmdline.as_bytes()), Some(&[])).expect("reference");
-    assert_eq!((reference.events[0].mr_index, reference.events[0].digest), (3, sha384(cmdline.as_bytes())));
+    // The verifier's reference values (`umbra-verify measure --cmdline
+    // --initramfs`) are (MR index, digest) pairs the log holds.
+    let reference =
+        verifier::reference::compute(None, Some(cmdline.as_bytes()), Some(&initramfs_bytes)).expect("reference");
+    assert_eq!(reference.events.len(), 2);
+    for expected in &reference.events {
+        assert!(
+            events.iter().any(|ev| ev.mr_index == expected.mr_index
+                && ev.digest(eventlog::ALG_SHA384) == Some(&expected.digest[..])),
+            "reference event {} not in the log",
+            expected.description
+        );
+    }
 
     assert_eq!(e.rtmrs[2], expected_rtmr2(&cmdline, &initramfs));
 }
@@ -219,4 +233,19 @@ fn another_command_line_gives_the_rtmr2_the_host_computes() {
         let log = eventlog::parse(&e.log_area).expect("parses");
         assert_eq!(eventlog::replay_rtmrs(&log).expect("replays"), e.rtmrs);
     }
+}
+
+#[test]
+fn without_a_tee_there_is_no_ccel() {
+    // UMBRA_TEST_TEE runs the whole suite in a TEE: nothing to check then.
+    if umbra_tests::test_tee().is_some() {
+        return;
+    }
+    let out = umbra_tests::umbra_run().opts(["--busybox"]).guest(&[
+        "sh",
+        "-c",
+        "ls /sys/firmware/acpi/tables/data/CCEL; echo status $?",
+    ]);
+    out.assert_code(0);
+    out.assert_stdout_line("status 1");
 }
