@@ -85,7 +85,8 @@ static char *ro_buf;      /* read-only page */
 static char *none_buf;    /* PROT_NONE page */
 static uint64_t unmapped; /* a page that was mapped and is unmapped again */
 static char scratch[64];
-static char paths[8][96];
+#define NPATHS 11
+static char paths[NPATHS][96];
 static int fds[12];
 static int nfds;
 static pid_t parent_pid;
@@ -119,7 +120,7 @@ static uint64_t random_pointer(void) {
     case 2: return (uint64_t)(uintptr_t)none_buf;
     case 3: return (uint64_t)(uintptr_t)ro_buf + below(PAGE);
     case 4: return (uint64_t)(uintptr_t)edge_buf + PAGE - 1 - below(64);
-    case 5: case 6: return (uint64_t)(uintptr_t)paths[below(8)];
+    case 5: case 6: return (uint64_t)(uintptr_t)paths[below(NPATHS)];
     default: return (uint64_t)(uintptr_t)rw_buf + (below(4) ? 0 : below(4 * PAGE));
     }
 }
@@ -195,8 +196,32 @@ static long random_number(void) {
 
 static int excluded(long nr) { return nr == SYS_reboot || nr == SYS_vfork; }
 
+/* Numbers this life saw ENOSYS for: mostly re-rolled, so the calls go to
+ * what the kernel implements (it answers ENOSYS the same way each time). */
+static uint64_t enosys_seen[(SYSCALL_RANGE + 63) / 64];
+static int known_enosys(long nr) {
+    return nr >= 0 && nr < SYSCALL_RANGE && (enosys_seen[nr / 64] >> (nr % 64)) & 1;
+}
+static void note_enosys(long nr) {
+    if (nr >= 0 && nr < SYSCALL_RANGE) enosys_seen[nr / 64] |= 1ULL << (nr % 64);
+}
+
 static void fill_random(char *p, size_t n) {
     for (size_t i = 0; i < n; i++) p[i] = (char)next_u64();
+}
+
+/* Buffer contents: random bytes with, in half of the 8-byte words, an
+ * argument-like value (pointer, length, fd), so that structures the kernel
+ * reads through a pointer (iovecs, argv arrays, sigactions, timespecs,
+ * pollfds) are sometimes half-valid and reach deeper code. */
+static uint64_t random_arg(void);
+static void fill_buffer(char *p, size_t n) {
+    fill_random(p, n);
+    for (size_t i = 0; i + 8 <= n; i += 8)
+        if (below(2)) {
+            uint64_t v = random_arg();
+            memcpy(p + i, &v, 8);
+        }
 }
 
 static void *map(size_t len, int prot) {
@@ -210,6 +235,7 @@ static void worker_setup(void) {
      * the worker's to fchmod or truncate. */
     for (int fd = 3; fd < 256; fd++) close(fd);
     int null = open("/dev/null", O_RDWR);
+    if (null < 0) null = open("/tmp/fuzz-null", O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (null >= 0) {
         dup2(null, 0);
         dup2(null, 1);
@@ -222,7 +248,6 @@ static void worker_setup(void) {
     if (chdir(scratch) != 0) _exit(91);
 
     rw_buf = map(4 * PAGE, PROT_READ | PROT_WRITE);
-    fill_random(rw_buf, 4 * PAGE);
     edge_buf = map(2 * PAGE, PROT_READ | PROT_WRITE);
     munmap(edge_buf + PAGE, PAGE);
     fill_random(edge_buf, PAGE);
@@ -233,8 +258,11 @@ static void worker_setup(void) {
     unmapped = (uint64_t)(uintptr_t)map(PAGE, PROT_READ);
     munmap((void *)(uintptr_t)unmapped, PAGE);
 
-    const char *names[8] = {"f", "d", "d/g", "link", "/proc/self/status", "/dev/null", ".", ""};
-    for (int i = 0; i < 8; i++) {
+    /* "/tmp/fuzz-shared/..." is common to all workers: they race on it. */
+    mkdir("/tmp/fuzz-shared", 0777);
+    const char *names[NPATHS] = {"f", "d", "d/g", "link", "/tmp/fuzz-shared/x", "/tmp/fuzz-shared/y",
+                                 "/tmp/fuzz-shared", "/proc/self/status", "/proc/self/fd/0", ".", ""};
+    for (int i = 0; i < NPATHS; i++) {
         if (names[i][0] == '/' || names[i][0] == '.' || names[i][0] == 0)
             snprintf(paths[i], sizeof paths[i], "%s", names[i]);
         else
@@ -258,6 +286,7 @@ static void worker_setup(void) {
         fds[nfds++] = p[1];
     }
     fds[nfds++] = 999;
+    fill_buffer(rw_buf, 4 * PAGE);
 }
 
 static void worker(uint64_t seed, long calls) {
@@ -266,12 +295,15 @@ static void worker(uint64_t seed, long calls) {
     pid_t me = getpid();
     for (long i = 0; i < calls; i++) {
         long nr = random_number();
+        for (int reroll = 0; reroll < 8 && known_enosys(nr); reroll++) nr = random_number();
         if (excluded(nr)) continue;
         uint64_t a[6];
         for (int k = 0; k < 6; k++) a[k] = random_arg();
         sanitize(nr, a);
-        if (below(64) == 0) fill_random(rw_buf, 4 * PAGE);
-        syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        if (below(64) == 0) fill_buffer(rw_buf, 4 * PAGE);
+        errno = 0;
+        long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        if (r == -1 && errno == ENOSYS) note_enosys(nr);
         /* A child made by fork/clone returns here too: it ends at once. */
         if (syscall(SYS_getpid) != me) syscall(SYS_exit, 0);
         if (shared_calls) __atomic_add_fetch(shared_calls, 1, __ATOMIC_RELAXED);
@@ -290,7 +322,35 @@ static uint64_t life_seed(uint64_t seed, long life) {
     return next_u64();
 }
 
+/* Calls that once broke the kernel (found by this fuzzer): each must
+ * return promptly with Linux's answer. */
+static int regressions(void) {
+    int bad = 0;
+    /* mremap shrink whose old length wraps the address space: EINVAL (was
+     * a panic on an inverted BTreeMap range). */
+    char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    errno = 0;
+    long r = syscall(SYS_mremap, p, 0xffffffffffff0000UL, PAGE, 0, 0);
+    if (r != -1 || errno != EINVAL) {
+        printf("syscall_fuzz: regression mremap_wrapping_shrink: %ld errno %d\n", r, errno);
+        bad++;
+    }
+    /* 1 TiB of shared anonymous memory: ENOMEM at once (was minutes of
+     * populating page after page with no memory left). */
+    errno = 0;
+    void *big = mmap(NULL, 1UL << 40, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (big != MAP_FAILED || errno != ENOMEM) {
+        printf("syscall_fuzz: regression shared_anon_1tib: %p errno %d\n", big, errno);
+        bad++;
+    }
+    /* MAP_POPULATE of 1 TiB: best effort, returns (was the same hang). */
+    big = mmap(NULL, 1UL << 40, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (big != MAP_FAILED) munmap(big, 1UL << 40);
+    return bad;
+}
+
 static int follow_up(void) {
+    if (regressions() != 0) return 1;
     /* Ordinary calls still behave. */
     int p[2];
     char buf[8] = {0};
