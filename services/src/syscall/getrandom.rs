@@ -14,12 +14,10 @@
 
 use super::{ok, SyscallContext, SyscallResult};
 use crate::process::vm_layout::{PAGE_SIZE, TASK_SIZE};
+use crate::random::{flags_valid, GRND_INSECURE, GRND_NONBLOCK};
 use crate::return_errno_with_message;
 use crate::uaccess;
 
-pub const GRND_NONBLOCK: u32 = 0x1;
-pub const GRND_RANDOM: u32 = 0x2;
-pub const GRND_INSECURE: u32 = 0x4;
 /// Linux's `MAX_RW_COUNT` (`INT_MAX & PAGE_MASK`).
 const MAX_RW_COUNT: u64 = 0x7fff_f000;
 /// Bytes generated per copy: a page, so signal checks fall on page
@@ -27,14 +25,8 @@ const MAX_RW_COUNT: u64 = 0x7fff_f000;
 /// paid once per page (256-byte chunks made 64 MiB take 12 s under TCG).
 const CHUNK: usize = PAGE_SIZE as usize;
 
-/// EINVAL unless `flags` is a combination Linux accepts.
-pub fn check_flags(flags: u32) -> bool {
-    flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) == 0
-        && flags & (GRND_RANDOM | GRND_INSECURE) != (GRND_RANDOM | GRND_INSECURE)
-}
-
 pub fn sys_getrandom(buf: u64, len: u64, flags: u32, ctx: &mut SyscallContext) -> SyscallResult {
-    if !check_flags(flags) {
+    if !flags_valid(flags) {
         return_errno_with_message!(EINVAL, "getrandom: unknown or contradictory flags");
     }
     if !crate::random::is_seeded() && flags & GRND_INSECURE == 0 && flags & GRND_NONBLOCK != 0 {
@@ -68,19 +60,4 @@ pub fn sys_getrandom(buf: u64, len: u64, flags: u32, ctx: &mut SyscallContext) -
         return_errno_with_message!(EFAULT, "getrandom: buffer not writable");
     }
     ok(done)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flags_as_linux() {
-        for good in [0, GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE, GRND_NONBLOCK | GRND_RANDOM, GRND_NONBLOCK | GRND_INSECURE] {
-            assert!(check_flags(good), "{good:#x}");
-        }
-        for bad in [GRND_RANDOM | GRND_INSECURE, 0x8, 0x10, u32::MAX, 0x8000_0000] {
-            assert!(!check_flags(bad), "{bad:#x}");
-        }
-    }
 }
