@@ -343,8 +343,43 @@ static int regressions(void) {
         printf("syscall_fuzz: regression shared_anon_1tib: %p errno %d\n", big, errno);
         bad++;
     }
-    /* MAP_POPULATE of 1 TiB: best effort, returns (was the same hang). */
+    /* MAP_POPULATE of 1 TiB: best effort, returns (was the same hang),
+     * holding all user memory. Then calls that grow the kernel heap with
+     * user data (pipe buffers, file pages) must fail cleanly (ENOMEM,
+     * ENOSPC) or work: a heap that could not grow panicked the kernel. */
+    static char chunk[65536];
+    static int pipes[400][2];
+    /* Touch this process's own memory first: no page is left after. */
+    memset(chunk, 'z', sizeof chunk);
+    memset(pipes, 0, sizeof pipes);
     big = mmap(NULL, 1UL << 40, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    int npipes = 0;
+    for (int i = 0; i < 400; i++) {
+        if (pipe(pipes[npipes]) != 0) break;
+        fcntl(pipes[npipes][1], F_SETFL, O_NONBLOCK);
+        write(pipes[npipes][1], chunk, sizeof chunk);
+        npipes++;
+    }
+    mkdir("/tmp", 0777);
+    int fd = open("/tmp/fuzz-oom", O_CREAT | O_RDWR | O_TRUNC, 0600);
+    for (int i = 0; fd >= 0 && i < 400; i++)
+        if (write(fd, chunk, sizeof chunk) < 0) break;
+    /* Ordinary calls once the file pages stopped: new files, pipes. */
+    char name[64];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "/tmp/fuzz-oom-%d", i);
+        close(open(name, O_CREAT | O_RDWR, 0600));
+    }
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "/tmp/fuzz-oom-%d", i);
+        unlink(name);
+    }
+    if (fd >= 0) close(fd);
+    unlink("/tmp/fuzz-oom");
+    for (int i = 0; i < npipes; i++) {
+        close(pipes[i][0]);
+        close(pipes[i][1]);
+    }
     if (big != MAP_FAILED) munmap(big, 1UL << 40);
     return bad;
 }

@@ -62,7 +62,7 @@ pub use fault::{handle_page_fault, PageFaultError, PageFaultInfo};
 #[cfg(target_os = "none")]
 pub use frame::{alloc_frame, alloc_segment, Frame, OutOfBounds, Segment};
 #[cfg(target_os = "none")]
-pub use frame_allocator::{set_memory_acceptor, stats, FrameStats};
+pub use frame_allocator::{set_memory_acceptor, stats, user_data_may_grow, FrameStats};
 #[cfg(target_os = "none")]
 pub use kernel_space::{is_direct_mapped, kernel_vaddr_to_paddr, paddr_to_vaddr, PHYS_OFFSET};
 pub use pte::Perms;
