@@ -518,10 +518,10 @@ fn ordinary_allocations_leave_the_heap_reserve() {
     // tables): what is left must still be there for the heap, and user
     // data on the heap (ramfs, pipes) is refused too.
     let available = |s: super::FrameStats| s.free_frames + s.unaccepted_bytes / PAGE_SIZE as u64;
-    let before = stats();
     // Room for the worst case (all single frames), so that the Vec does
-    // not grow while memory is short.
-    let mut held: Vec<Segment> = Vec::with_capacity(available(before) as usize);
+    // not grow while memory is short; counted after the heap grew for it.
+    let mut held: Vec<Segment> = Vec::with_capacity(available(stats()) as usize);
+    let before = stats();
     for order in (0..=9u8).rev() {
         while held.len() < held.capacity() {
             let Ok(segment) = Segment::alloc_uninit(order) else { break };
