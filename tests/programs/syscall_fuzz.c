@@ -85,7 +85,7 @@ static char *ro_buf;      /* read-only page */
 static char *none_buf;    /* PROT_NONE page */
 static uint64_t unmapped; /* a page that was mapped and is unmapped again */
 static char scratch[64];
-#define NPATHS 11
+#define NPATHS 13
 static char paths[NPATHS][96];
 static int fds[12];
 static int nfds;
@@ -261,9 +261,16 @@ static void worker_setup(void) {
     /* "/tmp/fuzz-shared/..." is common to all workers: they race on it. */
     mkdir("/tmp/fuzz-shared", 0777);
     const char *names[NPATHS] = {"f", "d", "d/g", "link", "/tmp/fuzz-shared/x", "/tmp/fuzz-shared/y",
-                                 "/tmp/fuzz-shared", "/proc/self/status", "/proc/self/fd/0", ".", ""};
+                                 "/tmp/fuzz-shared", "/proc/self/status", "/proc/self/fd/0", ".", "",
+                                 "sibling-maps", "sibling-fd"};
     for (int i = 0; i < NPATHS; i++) {
-        if (names[i][0] == '/' || names[i][0] == '.' || names[i][0] == 0)
+        /* Other processes' /proc files (likely a sibling, maybe exiting
+         * while we read): races between procfs and exit. */
+        if (strcmp(names[i], "sibling-maps") == 0)
+            snprintf(paths[i], sizeof paths[i], "/proc/%d/maps", (int)getpid() - 1);
+        else if (strcmp(names[i], "sibling-fd") == 0)
+            snprintf(paths[i], sizeof paths[i], "/proc/%d/fd", (int)getpid() - 2);
+        else if (names[i][0] == '/' || names[i][0] == '.' || names[i][0] == 0)
             snprintf(paths[i], sizeof paths[i], "%s", names[i]);
         else
             snprintf(paths[i], sizeof paths[i], "%s/%s", scratch, names[i]);
@@ -424,7 +431,13 @@ int main(int argc, char **argv) {
     parent_pid = getpid();
     int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (self < 0) self = open(argv[0], O_RDONLY | O_CLOEXEC);
-    void *page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    /* The shared counter page sits between two PROT_NONE guard pages, so
+     * that a worker's long copy past the end of a neighbouring buffer
+     * faults instead of overwriting the count. */
+    char *guarded = mmap(NULL, 3 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *page = guarded == MAP_FAILED ? MAP_FAILED
+                                       : mmap(guarded + PAGE, PAGE, PROT_READ | PROT_WRITE,
+                                              MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     if (page != MAP_FAILED) shared_calls = page;
 
     pid_t pids[MAX_WORKERS] = {0};
