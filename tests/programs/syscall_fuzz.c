@@ -62,6 +62,8 @@
 
 #define MAX_WORKERS 16
 #define WATCHDOG_MS 1500
+/* A SIGKILLed worker must be gone within this (TCG under load is slow). */
+#define KILL_GRACE_MS 30000
 #define SYSCALL_RANGE 470
 #define PAGE 4096UL
 
@@ -442,6 +444,8 @@ int main(int argc, char **argv) {
 
     pid_t pids[MAX_WORKERS] = {0};
     uint64_t started[MAX_WORKERS] = {0};
+    uint64_t killed_at[MAX_WORKERS] = {0};
+    long life_of[MAX_WORKERS] = {0};
     long next_life = 0, done = 0;
     long exited_ok = 0, exited_other = 0, signalled = 0, watchdog = 0, fork_failed = 0, others = 0;
     long by_signal[65] = {0};
@@ -461,6 +465,8 @@ int main(int argc, char **argv) {
             }
             pids[w] = pid;
             started[w] = now_ms();
+            killed_at[w] = 0;
+            life_of[w] = next_life;
             next_life++;
         }
         int status;
@@ -469,12 +475,22 @@ int main(int argc, char **argv) {
             struct timespec nap = {0, 20 * 1000 * 1000};
             nanosleep(&nap, NULL);
             uint64_t now = now_ms();
-            for (int w = 0; w < workers; w++)
+            for (int w = 0; w < workers; w++) {
                 if (pids[w] != 0 && started[w] != 0 && now - started[w] > WATCHDOG_MS) {
                     kill(pids[w], SIGKILL);
                     started[w] = 0; /* counted when reaped */
+                    killed_at[w] = now;
                     watchdog++;
                 }
+                /* SIGKILL must end any process: one that stays is stuck
+                 * in the kernel. */
+                if (pids[w] != 0 && killed_at[w] != 0 && now - killed_at[w] > KILL_GRACE_MS) {
+                    printf("syscall_fuzz: worker %d (life %ld of seed %llu) survives SIGKILL for %d ms: "
+                           "stuck in the kernel\n",
+                           (int)pids[w], life_of[w], (unsigned long long)seed, KILL_GRACE_MS);
+                    return 1;
+                }
+            }
             continue;
         }
         if (pid < 0) {
