@@ -417,7 +417,8 @@ static int follow_up(void) {
 
 /* "--sweep": every syscall number below SYSCALL_RANGE, each argument
  * position in turn set to each boundary value (the others 0, or all
- * pointing at a buffer of 0xff bytes), in a child per number that is
+ * pointing at a buffer of 0xff bytes or of half-valid structures), in a
+ * child per number that is
  * SIGKILLed after 2 s. Deterministic, so it reaches what random draws
  * may miss. Excludes what ends the child early (exit, exit_group,
  * blocking waits for a signal) besides the fuzzer's exclusions. */
@@ -441,12 +442,15 @@ static int sweep(void) {
             pid_t me = getpid();
             for (int pos = 0; pos < 6; pos++)
                 for (unsigned v = 0; v < sizeof values / sizeof values[0]; v++)
-                    for (int base = 0; base < 2; base++) {
+                    for (int base = 0; base < 3; base++) {
                         uint64_t a[6];
                         for (int k = 0; k < 6; k++) a[k] = base ? (uint64_t)(uintptr_t)rw_buf : 0;
                         a[pos] = values[v];
                         sanitize(nr, a);
-                        memset(rw_buf, base ? 0xff : 0, 4 * PAGE);
+                        if (base == 2)
+                            fill_buffer(rw_buf, 4 * PAGE); /* half-valid structures */
+                        else
+                            memset(rw_buf, base ? 0xff : 0, 4 * PAGE);
                         syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
                         if (syscall(SYS_getpid) != me) syscall(SYS_exit, 0);
                     }
