@@ -146,6 +146,13 @@ impl Device for PipeEnd {
                 let fits = if rest <= PIPE_BUF { room >= rest } else { room > 0 };
                 if fits {
                     let n = rest.min(room);
+                    // The buffer lives on the kernel heap: growing it must
+                    // not eat the memory kept back for the kernel (Linux's
+                    // pipe_write says ENOMEM when it gets no page).
+                    let grow = (state.buffer.len() + n).saturating_sub(state.buffer.capacity());
+                    if grow > 0 && (!framework::mm::user_data_may_grow(grow as u64) || state.buffer.try_reserve(n).is_err()) {
+                        return Some(Err(crate::errno!(ENOMEM, "no memory for pipe data")));
+                    }
                     state.buffer.extend(&buf[written..written + n]);
                     return Some(Ok(n));
                 }

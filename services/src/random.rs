@@ -29,6 +29,18 @@ pub const RESEED_INTERVAL_NS: u64 = 60_000_000_000;
 /// ... or after this much output.
 pub const RESEED_BYTES: u64 = 1 << 20;
 
+/// `getrandom(2)` flags (include/uapi/linux/random.h).
+pub const GRND_NONBLOCK: u32 = 0x1;
+pub const GRND_RANDOM: u32 = 0x2;
+pub const GRND_INSECURE: u32 = 0x4;
+
+/// Whether Linux accepts these `getrandom` flags: no unknown bits, and not
+/// `GRND_RANDOM` with `GRND_INSECURE` (else EINVAL).
+pub fn flags_valid(flags: u32) -> bool {
+    flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) == 0
+        && flags & (GRND_RANDOM | GRND_INSECURE) != (GRND_RANDOM | GRND_INSECURE)
+}
+
 /// Fresh material for a reseed (hardware randomness when the CPU has it);
 /// `None` when there is none to add.
 pub type ReseedSource = fn() -> Option<[u8; 32]>;
@@ -134,6 +146,16 @@ mod tests {
         fill(&mut b);
         assert_ne!(a, b);
         assert!(is_seeded());
+    }
+
+    #[test]
+    fn getrandom_flags_as_linux() {
+        for good in [0, GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE, GRND_NONBLOCK | GRND_RANDOM, GRND_NONBLOCK | GRND_INSECURE] {
+            assert!(flags_valid(good), "{good:#x}");
+        }
+        for bad in [GRND_RANDOM | GRND_INSECURE, 0x8, 0x10, u32::MAX, 0x8000_0000] {
+            assert!(!flags_valid(bad), "{bad:#x}");
+        }
     }
 
     #[test]

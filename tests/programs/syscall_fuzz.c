@@ -1,6 +1,8 @@
 /* Syscall fuzzer: the kernel must survive random system calls.
  *
  *   syscall_fuzz SEED [WORKERS [LIVES [CALLS]]]
+ *   syscall_fuzz --sweep       (every number x argument x boundary value)
+ *   syscall_fuzz --follow-up   (regression checks and ordinary calls)
  *
  * The parent forks WORKERS worker processes at a time, LIVES in all. Each
  * worker (a "life") makes up to CALLS raw syscall(2) calls with random
@@ -62,6 +64,8 @@
 
 #define MAX_WORKERS 16
 #define WATCHDOG_MS 1500
+/* A SIGKILLed worker must be gone within this (TCG under load is slow). */
+#define KILL_GRACE_MS 30000
 #define SYSCALL_RANGE 470
 #define PAGE 4096UL
 
@@ -85,7 +89,8 @@ static char *ro_buf;      /* read-only page */
 static char *none_buf;    /* PROT_NONE page */
 static uint64_t unmapped; /* a page that was mapped and is unmapped again */
 static char scratch[64];
-static char paths[8][96];
+#define NPATHS 13
+static char paths[NPATHS][96];
 static int fds[12];
 static int nfds;
 static pid_t parent_pid;
@@ -119,7 +124,7 @@ static uint64_t random_pointer(void) {
     case 2: return (uint64_t)(uintptr_t)none_buf;
     case 3: return (uint64_t)(uintptr_t)ro_buf + below(PAGE);
     case 4: return (uint64_t)(uintptr_t)edge_buf + PAGE - 1 - below(64);
-    case 5: case 6: return (uint64_t)(uintptr_t)paths[below(8)];
+    case 5: case 6: return (uint64_t)(uintptr_t)paths[below(NPATHS)];
     default: return (uint64_t)(uintptr_t)rw_buf + (below(4) ? 0 : below(4 * PAGE));
     }
 }
@@ -195,8 +200,32 @@ static long random_number(void) {
 
 static int excluded(long nr) { return nr == SYS_reboot || nr == SYS_vfork; }
 
+/* Numbers this life saw ENOSYS for: mostly re-rolled, so the calls go to
+ * what the kernel implements (it answers ENOSYS the same way each time). */
+static uint64_t enosys_seen[(SYSCALL_RANGE + 63) / 64];
+static int known_enosys(long nr) {
+    return nr >= 0 && nr < SYSCALL_RANGE && (enosys_seen[nr / 64] >> (nr % 64)) & 1;
+}
+static void note_enosys(long nr) {
+    if (nr >= 0 && nr < SYSCALL_RANGE) enosys_seen[nr / 64] |= 1ULL << (nr % 64);
+}
+
 static void fill_random(char *p, size_t n) {
     for (size_t i = 0; i < n; i++) p[i] = (char)next_u64();
+}
+
+/* Buffer contents: random bytes with, in half of the 8-byte words, an
+ * argument-like value (pointer, length, fd), so that structures the kernel
+ * reads through a pointer (iovecs, argv arrays, sigactions, timespecs,
+ * pollfds) are sometimes half-valid and reach deeper code. */
+static uint64_t random_arg(void);
+static void fill_buffer(char *p, size_t n) {
+    fill_random(p, n);
+    for (size_t i = 0; i + 8 <= n; i += 8)
+        if (below(2)) {
+            uint64_t v = random_arg();
+            memcpy(p + i, &v, 8);
+        }
 }
 
 static void *map(size_t len, int prot) {
@@ -210,6 +239,7 @@ static void worker_setup(void) {
      * the worker's to fchmod or truncate. */
     for (int fd = 3; fd < 256; fd++) close(fd);
     int null = open("/dev/null", O_RDWR);
+    if (null < 0) null = open("/tmp/fuzz-null", O_RDWR | O_CREAT | O_TRUNC, 0600);
     if (null >= 0) {
         dup2(null, 0);
         dup2(null, 1);
@@ -222,7 +252,6 @@ static void worker_setup(void) {
     if (chdir(scratch) != 0) _exit(91);
 
     rw_buf = map(4 * PAGE, PROT_READ | PROT_WRITE);
-    fill_random(rw_buf, 4 * PAGE);
     edge_buf = map(2 * PAGE, PROT_READ | PROT_WRITE);
     munmap(edge_buf + PAGE, PAGE);
     fill_random(edge_buf, PAGE);
@@ -233,9 +262,19 @@ static void worker_setup(void) {
     unmapped = (uint64_t)(uintptr_t)map(PAGE, PROT_READ);
     munmap((void *)(uintptr_t)unmapped, PAGE);
 
-    const char *names[8] = {"f", "d", "d/g", "link", "/proc/self/status", "/dev/null", ".", ""};
-    for (int i = 0; i < 8; i++) {
-        if (names[i][0] == '/' || names[i][0] == '.' || names[i][0] == 0)
+    /* "/tmp/fuzz-shared/..." is common to all workers: they race on it. */
+    mkdir("/tmp/fuzz-shared", 0777);
+    const char *names[NPATHS] = {"f", "d", "d/g", "link", "/tmp/fuzz-shared/x", "/tmp/fuzz-shared/y",
+                                 "/tmp/fuzz-shared", "/proc/self/status", "/proc/self/fd/0", ".", "",
+                                 "sibling-maps", "sibling-fd"};
+    for (int i = 0; i < NPATHS; i++) {
+        /* Other processes' /proc files (likely a sibling, maybe exiting
+         * while we read): races between procfs and exit. */
+        if (strcmp(names[i], "sibling-maps") == 0)
+            snprintf(paths[i], sizeof paths[i], "/proc/%d/maps", (int)getpid() - 1);
+        else if (strcmp(names[i], "sibling-fd") == 0)
+            snprintf(paths[i], sizeof paths[i], "/proc/%d/fd", (int)getpid() - 2);
+        else if (names[i][0] == '/' || names[i][0] == '.' || names[i][0] == 0)
             snprintf(paths[i], sizeof paths[i], "%s", names[i]);
         else
             snprintf(paths[i], sizeof paths[i], "%s/%s", scratch, names[i]);
@@ -258,6 +297,7 @@ static void worker_setup(void) {
         fds[nfds++] = p[1];
     }
     fds[nfds++] = 999;
+    fill_buffer(rw_buf, 4 * PAGE);
 }
 
 static void worker(uint64_t seed, long calls) {
@@ -266,12 +306,15 @@ static void worker(uint64_t seed, long calls) {
     pid_t me = getpid();
     for (long i = 0; i < calls; i++) {
         long nr = random_number();
+        for (int reroll = 0; reroll < 8 && known_enosys(nr); reroll++) nr = random_number();
         if (excluded(nr)) continue;
         uint64_t a[6];
         for (int k = 0; k < 6; k++) a[k] = random_arg();
         sanitize(nr, a);
-        if (below(64) == 0) fill_random(rw_buf, 4 * PAGE);
-        syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        if (below(64) == 0) fill_buffer(rw_buf, 4 * PAGE);
+        errno = 0;
+        long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        if (r == -1 && errno == ENOSYS) note_enosys(nr);
         /* A child made by fork/clone returns here too: it ends at once. */
         if (syscall(SYS_getpid) != me) syscall(SYS_exit, 0);
         if (shared_calls) __atomic_add_fetch(shared_calls, 1, __ATOMIC_RELAXED);
@@ -290,7 +333,70 @@ static uint64_t life_seed(uint64_t seed, long life) {
     return next_u64();
 }
 
+/* Calls that once broke the kernel (found by this fuzzer): each must
+ * return promptly with Linux's answer. */
+static int regressions(void) {
+    int bad = 0;
+    /* mremap shrink whose old length wraps the address space: EINVAL (was
+     * a panic on an inverted BTreeMap range). */
+    char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    errno = 0;
+    long r = syscall(SYS_mremap, p, 0xffffffffffff0000UL, PAGE, 0, 0);
+    if (r != -1 || errno != EINVAL) {
+        printf("syscall_fuzz: regression mremap_wrapping_shrink: %ld errno %d\n", r, errno);
+        bad++;
+    }
+    /* 1 TiB of shared anonymous memory: ENOMEM at once (was minutes of
+     * populating page after page with no memory left). */
+    errno = 0;
+    void *big = mmap(NULL, 1UL << 40, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (big != MAP_FAILED || errno != ENOMEM) {
+        printf("syscall_fuzz: regression shared_anon_1tib: %p errno %d\n", big, errno);
+        bad++;
+    }
+    /* MAP_POPULATE of 1 TiB: best effort, returns (was the same hang),
+     * holding all user memory. Then calls that grow the kernel heap with
+     * user data (pipe buffers, file pages) must fail cleanly (ENOMEM,
+     * ENOSPC) or work: a heap that could not grow panicked the kernel. */
+    static char chunk[65536];
+    static int pipes[400][2];
+    /* Touch this process's own memory first: no page is left after. */
+    memset(chunk, 'z', sizeof chunk);
+    memset(pipes, 0, sizeof pipes);
+    big = mmap(NULL, 1UL << 40, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    int npipes = 0;
+    for (int i = 0; i < 400; i++) {
+        if (pipe(pipes[npipes]) != 0) break;
+        fcntl(pipes[npipes][1], F_SETFL, O_NONBLOCK);
+        write(pipes[npipes][1], chunk, sizeof chunk);
+        npipes++;
+    }
+    mkdir("/tmp", 0777);
+    int fd = open("/tmp/fuzz-oom", O_CREAT | O_RDWR | O_TRUNC, 0600);
+    for (int i = 0; fd >= 0 && i < 400; i++)
+        if (write(fd, chunk, sizeof chunk) < 0) break;
+    /* Ordinary calls once the file pages stopped: new files, pipes. */
+    char name[64];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "/tmp/fuzz-oom-%d", i);
+        close(open(name, O_CREAT | O_RDWR, 0600));
+    }
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "/tmp/fuzz-oom-%d", i);
+        unlink(name);
+    }
+    if (fd >= 0) close(fd);
+    unlink("/tmp/fuzz-oom");
+    for (int i = 0; i < npipes; i++) {
+        close(pipes[i][0]);
+        close(pipes[i][1]);
+    }
+    if (big != MAP_FAILED) munmap(big, 1UL << 40);
+    return bad;
+}
+
 static int follow_up(void) {
+    if (regressions() != 0) return 1;
     /* Ordinary calls still behave. */
     int p[2];
     char buf[8] = {0};
@@ -309,8 +415,77 @@ static int follow_up(void) {
     return 0;
 }
 
+/* "--sweep": every syscall number below SYSCALL_RANGE, each argument
+ * position in turn set to each boundary value (the others 0, or all
+ * pointing at a buffer of 0xff bytes or of half-valid structures), in a
+ * child per number that is
+ * SIGKILLed after 2 s. Deterministic, so it reaches what random draws
+ * may miss. Excludes what ends the child early (exit, exit_group,
+ * blocking waits for a signal) besides the fuzzer's exclusions. */
+static int sweep(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    parent_pid = getpid();
+    int tested = 0;
+    for (long nr = 0; nr < SYSCALL_RANGE; nr++) {
+        if (excluded(nr) || nr == SYS_exit || nr == SYS_exit_group || nr == SYS_kill || nr == SYS_tkill ||
+            nr == SYS_tgkill || nr == SYS_pause || nr == SYS_rt_sigsuspend)
+            continue;
+        pid_t c = fork();
+        if (c == 0) {
+            rng_state = (uint64_t)nr;
+            worker_setup();
+            uint64_t values[] = {0, 1, 2, 0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ULL, (uint64_t)-1,
+                                 (uint64_t)-2, 0x7fffffffffffffffULL, 0x8000000000000000ULL, 0xffff800000000000ULL,
+                                 0x0000800000000000ULL, 0x00007ffffffff000ULL, (uint64_t)(uintptr_t)rw_buf,
+                                 (uint64_t)(uintptr_t)edge_buf + PAGE - 8, (uint64_t)(uintptr_t)paths[0],
+                                 1ULL << 40, 4096, 65536};
+            pid_t me = getpid();
+            for (int pos = 0; pos < 6; pos++)
+                for (unsigned v = 0; v < sizeof values / sizeof values[0]; v++)
+                    for (int base = 0; base < 3; base++) {
+                        uint64_t a[6];
+                        for (int k = 0; k < 6; k++) a[k] = base ? (uint64_t)(uintptr_t)rw_buf : 0;
+                        a[pos] = values[v];
+                        sanitize(nr, a);
+                        if (base == 2)
+                            fill_buffer(rw_buf, 4 * PAGE); /* half-valid structures */
+                        else
+                            memset(rw_buf, base ? 0xff : 0, 4 * PAGE);
+                        syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+                        if (syscall(SYS_getpid) != me) syscall(SYS_exit, 0);
+                    }
+            _exit(0);
+        }
+        if (c < 0) {
+            printf("syscall_fuzz: sweep: fork failed at %ld (errno %d)\n", nr, errno);
+            return 1;
+        }
+        int st = 0;
+        uint64_t start = now_ms(), killed = 0;
+        while (waitpid(c, &st, WNOHANG) != c) {
+            uint64_t now = now_ms();
+            if (!killed && now - start > 2000) {
+                kill(c, SIGKILL);
+                killed = now;
+            }
+            if (killed && now - killed > KILL_GRACE_MS) {
+                printf("syscall_fuzz: sweep: child for syscall %ld survives SIGKILL: stuck in the kernel\n", nr);
+                return 1;
+            }
+            struct timespec nap = {0, 10 * 1000 * 1000};
+            nanosleep(&nap, NULL);
+        }
+        while (waitpid(-1, NULL, WNOHANG) > 0) {
+        }
+        tested++;
+    }
+    printf("syscall_fuzz: sweep: %d syscall numbers done\n", tested);
+    return follow_up();
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "--follow-up") == 0) return follow_up();
+    if (argc >= 2 && strcmp(argv[1], "--sweep") == 0) return sweep();
     if (argc < 2) {
         fprintf(stderr, "usage: syscall_fuzz SEED [WORKERS [LIVES [CALLS]]]\n");
         return 2;
@@ -329,11 +504,19 @@ int main(int argc, char **argv) {
     parent_pid = getpid();
     int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (self < 0) self = open(argv[0], O_RDONLY | O_CLOEXEC);
-    void *page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    /* The shared counter page sits between two PROT_NONE guard pages, so
+     * that a worker's long copy past the end of a neighbouring buffer
+     * faults instead of overwriting the count. */
+    char *guarded = mmap(NULL, 3 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *page = guarded == MAP_FAILED ? MAP_FAILED
+                                       : mmap(guarded + PAGE, PAGE, PROT_READ | PROT_WRITE,
+                                              MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     if (page != MAP_FAILED) shared_calls = page;
 
     pid_t pids[MAX_WORKERS] = {0};
     uint64_t started[MAX_WORKERS] = {0};
+    uint64_t killed_at[MAX_WORKERS] = {0};
+    long life_of[MAX_WORKERS] = {0};
     long next_life = 0, done = 0;
     long exited_ok = 0, exited_other = 0, signalled = 0, watchdog = 0, fork_failed = 0, others = 0;
     long by_signal[65] = {0};
@@ -353,6 +536,8 @@ int main(int argc, char **argv) {
             }
             pids[w] = pid;
             started[w] = now_ms();
+            killed_at[w] = 0;
+            life_of[w] = next_life;
             next_life++;
         }
         int status;
@@ -361,12 +546,22 @@ int main(int argc, char **argv) {
             struct timespec nap = {0, 20 * 1000 * 1000};
             nanosleep(&nap, NULL);
             uint64_t now = now_ms();
-            for (int w = 0; w < workers; w++)
+            for (int w = 0; w < workers; w++) {
                 if (pids[w] != 0 && started[w] != 0 && now - started[w] > WATCHDOG_MS) {
                     kill(pids[w], SIGKILL);
                     started[w] = 0; /* counted when reaped */
+                    killed_at[w] = now;
                     watchdog++;
                 }
+                /* SIGKILL must end any process: one that stays is stuck
+                 * in the kernel. */
+                if (pids[w] != 0 && killed_at[w] != 0 && now - killed_at[w] > KILL_GRACE_MS) {
+                    printf("syscall_fuzz: worker %d (life %ld of seed %llu) survives SIGKILL for %d ms: "
+                           "stuck in the kernel\n",
+                           (int)pids[w], life_of[w], (unsigned long long)seed, KILL_GRACE_MS);
+                    return 1;
+                }
+            }
             continue;
         }
         if (pid < 0) {

@@ -52,3 +52,18 @@ fn fuzz_seed_115() {
 fn fuzz_seed_2026() {
     fuzz(2026);
 }
+
+/// Every syscall number with each argument at each boundary value in
+/// turn (`syscall_fuzz --sweep`), then the follow-up program.
+#[test]
+fn sweep_of_every_number_with_boundary_values() {
+    let program = c_program("syscall_fuzz");
+    let out = umbra_run()
+        .timeout(300)
+        .opts(["--smp", "2", "--add", &format!("{}:/bin/syscall_fuzz", program.display())])
+        .guest(&["/bin/syscall_fuzz", "--sweep"]);
+    assert!(!out.stdout.contains("kernel panic"), "the kernel panicked\n{out:?}");
+    let done = out.line_starting("syscall_fuzz: sweep: ");
+    assert!(done.ends_with("syscall numbers done"), "{done}\n{out:?}");
+    out.assert_stdout_line("syscall_fuzz: follow-up ok").assert_code(0);
+}

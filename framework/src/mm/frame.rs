@@ -194,6 +194,12 @@ impl Segment {
         Ok(Self { paddr: frame_allocator::alloc_block(order)?, order })
     }
 
+    /// [`Segment::alloc_uninit`] for the kernel heap: may use the memory
+    /// kept back for it.
+    pub(crate) fn alloc_uninit_for_heap(order: u8) -> Result<Self, OutOfMemory> {
+        Ok(Self { paddr: frame_allocator::alloc_block_for_heap(order)?, order })
+    }
+
     pub fn paddr(&self) -> u64 {
         self.paddr
     }

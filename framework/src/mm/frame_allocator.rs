@@ -118,13 +118,51 @@ pub fn set_memory_acceptor(acceptor: &'static dyn MemoryAcceptor) {
     ALLOCATOR.lock().acceptor = Some(acceptor);
 }
 
+/// Frames kept back for the kernel heap: 1/32 of memory, between 2 and
+/// 32 MiB. Why: a heap allocation that fails panics (`alloc`'s error
+/// handler), so user memory (demand-paged pages, page tables, kernel
+/// stacks of new processes, ramfs pages through [`user_data_may_grow`])
+/// must run out first, as ENOMEM/ENOSPC/SIGSEGV, while the heap can still
+/// grow (a process holding all RAM made the next `write` panic the kernel).
+fn reserve_frames(state: &AllocatorState) -> u64 {
+    let total = state.managed_frames + state.unaccepted.remaining() / PAGE_SIZE as u64;
+    (total / 32).clamp(512, 8192)
+}
+
+/// Frames that can still be had, unaccepted memory included.
+fn available_frames(state: &AllocatorState) -> u64 {
+    state.buddy.free_frames() + state.unaccepted.remaining() / PAGE_SIZE as u64
+}
+
+/// Whether `bytes` more of heap memory holding user data (ramfs file
+/// pages) would leave the kernel's reserve alone (true before the
+/// allocator manages any memory).
+pub fn user_data_may_grow(bytes: u64) -> bool {
+    let state = ALLOCATOR.lock();
+    state.managed_frames == 0
+        || available_frames(&state) >= bytes.div_ceil(PAGE_SIZE as u64).saturating_add(reserve_frames(&state))
+}
+
 /// Allocate 2^order contiguous frames, aligned to their size; contents
-/// undefined. The block's head frame gets reference count 1.
+/// undefined. The block's head frame gets reference count 1. Fails rather
+/// than dip into the heap's reserve ([`reserve_frames`]).
 pub(crate) fn alloc_block(order: u8) -> Result<u64, OutOfMemory> {
+    alloc_block_inner(order, false)
+}
+
+/// [`alloc_block`] for the kernel heap, which may use the reserve.
+pub(crate) fn alloc_block_for_heap(order: u8) -> Result<u64, OutOfMemory> {
+    alloc_block_inner(order, true)
+}
+
+fn alloc_block_inner(order: u8, use_reserve: bool) -> Result<u64, OutOfMemory> {
     if order > MAX_ORDER {
         return Err(OutOfMemory);
     }
     let mut state = ALLOCATOR.lock();
+    if !use_reserve && available_frames(&state) < (1u64 << order) + reserve_frames(&state) {
+        return Err(OutOfMemory);
+    }
     loop {
         if let Some(pfn) = state.buddy.alloc(&mut MetaLinks, order) {
             let paddr = pfn * PAGE_SIZE as u64;

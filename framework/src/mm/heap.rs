@@ -43,8 +43,8 @@ impl OomHandler for FrameGrower {
             log::error!("heap: a single allocation of {} bytes is larger than the heap can grow by", layout.size());
             return Err(());
         }
-        let segment = Segment::alloc_uninit(min_order.max(GROW_ORDER))
-            .or_else(|_| Segment::alloc_uninit(min_order))
+        let segment = Segment::alloc_uninit_for_heap(min_order.max(GROW_ORDER))
+            .or_else(|_| Segment::alloc_uninit_for_heap(min_order))
             .map_err(|_| log::error!("heap: out of memory growing for {} bytes", layout.size()))?;
         let size = segment.size();
         let base = paddr_to_vaddr(segment.paddr()) as *mut u8;

@@ -66,7 +66,7 @@ pub use fault::{handle_page_fault, PageFaultError, PageFaultInfo};
 #[cfg(target_os = "none")]
 pub use frame::{alloc_frame, alloc_segment, Frame, OutOfBounds, Segment};
 #[cfg(target_os = "none")]
-pub use frame_allocator::{set_memory_acceptor, stats, FrameStats};
+pub use frame_allocator::{set_memory_acceptor, stats, user_data_may_grow, FrameStats};
 #[cfg(target_os = "none")]
 pub use dma::{DmaBuffer, DmaError};
 #[cfg(target_os = "none")]

@@ -493,7 +493,9 @@ fn unaccepted_memory_is_accepted_on_demand() {
     frame_allocator::set_memory_acceptor(&RECORDING_ACCEPTOR);
 
     while RECORDING_ACCEPTOR.calls.load(Ordering::SeqCst) < 2 {
-        let Ok(segment) = Segment::alloc_uninit(9) else { break };
+        // The heap's way in: ordinary allocations stop at the reserve kept
+        // for the heap, which counts unaccepted memory, before accepting.
+        let Ok(segment) = Segment::alloc_uninit_for_heap(9) else { break };
         assert!(held.len() < held.capacity(), "more memory than the allocator reported");
         held.push(segment);
     }
@@ -508,6 +510,34 @@ fn unaccepted_memory_is_accepted_on_demand() {
     assert_eq!(stats().unaccepted_bytes, pool_before);
     drop(held);
     assert_eq!(stats().free_frames, start);
+}
+
+#[ktest]
+fn ordinary_allocations_leave_the_heap_reserve() {
+    // Use up everything ordinary allocations may have (user pages, page
+    // tables): what is left must still be there for the heap, and user
+    // data on the heap (ramfs, pipes) is refused too.
+    let available = |s: super::FrameStats| s.free_frames + s.unaccepted_bytes / PAGE_SIZE as u64;
+    // Room for the worst case (all single frames), so that the Vec does
+    // not grow while memory is short; counted after the heap grew for it.
+    let mut held: Vec<Segment> = Vec::with_capacity(available(stats()) as usize);
+    let before = stats();
+    for order in (0..=9u8).rev() {
+        while held.len() < held.capacity() {
+            let Ok(segment) = Segment::alloc_uninit(order) else { break };
+            held.push(segment);
+        }
+    }
+    let left = available(stats());
+    assert!(left >= 512, "only {} frames left for the heap", left);
+    assert!(!frame_allocator::user_data_may_grow(PAGE_SIZE as u64));
+    let for_heap = Segment::alloc_uninit_for_heap(0);
+    assert!(for_heap.is_ok(), "the heap could not use its reserve");
+    drop(for_heap);
+    drop(held);
+    // Memory accepted on the way (a TD's lazily accepted RAM) stays free.
+    assert_eq!(available(stats()), available(before));
+    assert!(frame_allocator::user_data_may_grow(PAGE_SIZE as u64));
 }
 
 /// Panics on purpose, so it is ignored: `ktest --ignored heap_exhaustion`

@@ -248,8 +248,23 @@ impl Mm {
             let mut state = self.state.lock();
             let mut page = addr;
             while page < addr + len {
-                // Failures (PROT_NONE) leave the page to a later fault.
-                let _ = self.fault_locked(&mut state, page, Access::Read);
+                // Other failures (PROT_NONE) leave the page to a later
+                // fault. Out of memory ends the loop: going on would try
+                // every page of a huge mapping (minutes for 1 TiB, the
+                // syscall fuzzer's hang). Shared anonymous memory must be
+                // whole to be shared by fork, so it fails (mapping undone);
+                // MAP_POPULATE is best effort, as in Linux.
+                if let Err(error) = self.fault_locked(&mut state, page, Access::Read) {
+                    if error.errno() == Errno::ENOMEM {
+                        if shared_anon {
+                            let removed = state.vmas.munmap(addr, len).unwrap_or_default();
+                            drop(state);
+                            self.unmap_ranges(&removed);
+                            return Err(error);
+                        }
+                        break;
+                    }
+                }
                 page += PAGE_SIZE;
             }
         }

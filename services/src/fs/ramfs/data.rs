@@ -63,6 +63,13 @@ pub struct FileData {
 }
 
 fn zeroed_page() -> Result<Box<[u8]>> {
+    // File pages live on the kernel heap: they must not eat the memory the
+    // heap keeps back for the kernel (tmpfs says ENOSPC when memory is
+    // short, as here).
+    #[cfg(target_os = "none")]
+    if !framework::mm::user_data_may_grow(PAGE) {
+        return_errno_with_message!(ENOSPC, "memory is short: no more file pages");
+    }
     let mut page = Vec::new();
     page.try_reserve_exact(PAGE_SIZE).map_err(|_| errno!(ENOMEM, "no memory for a file page"))?;
     page.resize(PAGE_SIZE, 0);
