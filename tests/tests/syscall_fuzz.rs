@@ -57,7 +57,7 @@ fn fuzz_seed_2026() {
 /// turn (`syscall_fuzz --sweep`), then the follow-up program.
 #[test]
 fn sweep_of_every_number_with_boundary_values() {
-    let program = c_program("syscall_fuzz");
+    let program = musl_program("syscall_fuzz");
     let out = umbra_run()
         .timeout(300)
         .opts(["--smp", "2", "--add", &format!("{}:/bin/syscall_fuzz", program.display())])
