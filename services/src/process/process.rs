@@ -351,7 +351,10 @@ impl Process {
         if sig != SIGKILL && self.sigactions.lock().is_ignored(sig) && !self.blocks(sig) {
             return;
         }
-        if self.init_ignores(sig) {
+        // Init's unhandled signals go too, unless blocked (then they
+        // stay pending for `rt_sigtimedwait`, as Linux's `sig_ignored`
+        // checks the mask first; delivery drops them if still unhandled).
+        if self.init_ignores(sig) && (sig == SIGKILL || !self.blocks(sig)) {
             return;
         }
         self.pending_info.lock().insert(sig, info);
