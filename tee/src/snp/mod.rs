@@ -26,7 +26,7 @@
 //! memory: real SNP does not boot yet), #VC for MMIO and string I/O and
 //! from user mode, the SNP CPUID page (CPUID answers come from the
 //! hypervisor: hints only), the CC blob (secrets page GPA on real
-//! hardware), extended guest requests (certificates), AP creation.
+//! hardware), AP creation.
 
 pub mod abi;
 #[cfg(target_os = "none")]

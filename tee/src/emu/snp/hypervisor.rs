@@ -187,7 +187,7 @@ fn ghcb_exit(cpu: usize, gpa: u64) {
         return;
     };
     let inputs = [layout::RAX, layout::RBX, layout::RCX, layout::RDX, layout::SW_SCRATCH].map(|o| ghcb.input(o));
-    let [rax, _rbx, rcx, rdx, scratch] = inputs;
+    let [rax, rbx, rcx, rdx, scratch] = inputs;
     ghcb.clear_valid();
     ghcb.write(layout::SW_EXIT_INFO_1, 0);
     ghcb.write(layout::SW_EXIT_INFO_2, 0);
@@ -245,6 +245,7 @@ fn ghcb_exit(cpu: usize, gpa: u64) {
         }
         exit::PSC => psc(&ghcb, gpa, scratch),
         exit::GUEST_REQUEST => guest_request(&ghcb, info1, info2),
+        exit::EXT_GUEST_REQUEST => ext_guest_request(&ghcb, info1, info2, rax, rbx),
         _ => ghcb.error(GHCB_ERR_INVALID_EVENT),
     }
 }
@@ -318,4 +319,38 @@ fn guest_request(ghcb: &GhcbView, request_gpa: u64, response_gpa: u64) {
         }
         Err(firmware_error) => ghcb.write(layout::SW_EXIT_INFO_2, u64::from(firmware_error)),
     }
+}
+
+/// The certificate table this host hands out with extended guest
+/// requests: the verifier's TEST chain (VCEK, ASK, ARK from
+/// `verifier/test-roots/snp-vcek-ask-ark.pem`, built into a GHCB
+/// certificate table by tee/build.rs). Not AMD's: it certifies nothing.
+pub const TEST_CERT_TABLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/snp_test_cert_table.bin"));
+
+/// NAE 0x8000_0012 (GHCB spec, "SNP Extended Guest Request"): RAX = GPA
+/// of the guest's shared certificate buffer, RBX = its pages. Too few
+/// pages: SW_EXITINFO2 = VMM error INVALID_LEN, RBX = pages needed, and
+/// the request does not reach the PSP. Otherwise the table is written and
+/// the request is served like a plain one.
+fn ext_guest_request(ghcb: &GhcbView, request_gpa: u64, response_gpa: u64, data_gpa: Option<u64>, npages: Option<u64>) {
+    use crate::snp::abi::{FW_ERR_INVALID_PARAM, GUEST_REQ_VMM_ERR_INVALID_LEN, GUEST_REQ_VMM_ERR_SHIFT};
+    let (Some(data_gpa), Some(npages)) = (data_gpa, npages) else { return missing(ghcb) };
+    let needed = (TEST_CERT_TABLE.len() as u64).div_ceil(PAGE);
+    if npages < needed {
+        ghcb.write(layout::SW_EXIT_INFO_2, GUEST_REQ_VMM_ERR_INVALID_LEN << GUEST_REQ_VMM_ERR_SHIFT);
+        ghcb.output(layout::RBX, needed);
+        return;
+    }
+    let shared = data_gpa.is_multiple_of(PAGE)
+        && npages <= 1 << 20
+        && (0..npages).all(|i| PAGES.state(data_gpa + i * PAGE) == Some(PageState::Shared));
+    let Some(data) = guest_ptr(data_gpa, npages * PAGE).filter(|_| shared) else {
+        record(SnpViolation::MessagePageNotShared, data_gpa);
+        ghcb.write(layout::SW_EXIT_INFO_2, u64::from(FW_ERR_INVALID_PARAM));
+        return;
+    };
+    // SAFETY: `npages` shared guest pages (checked) the guest named for
+    // the table, which fits (checked against `needed`).
+    unsafe { core::ptr::copy_nonoverlapping(TEST_CERT_TABLE.as_ptr(), data, TEST_CERT_TABLE.len()) };
+    guest_request(ghcb, request_gpa, response_gpa);
 }
