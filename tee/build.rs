@@ -145,6 +145,9 @@ fn main() {
 /// (`verifier/test-roots/snp-vcek-ask-ark.pem`: VCEK, ASK, ARK, none of
 /// them AMD's) as DER under the GHCB GUIDs, in the GHCB spec's layout:
 /// entries { GUID, offset u32, length u32 }, an all-zero entry, the data.
+/// Each certificate starts on its own page (offsets are the host's
+/// choice), so the table needs 4 pages as a real one (RSA-4096 ARK and
+/// ASK) needs more than one: a smaller buffer gets INVALID_LEN.
 fn snp_test_cert_table(out_dir: &std::path::Path) {
     use x509_cert::der::Encode;
     const PEM: &str = "../verifier/test-roots/snp-vcek-ask-ark.pem";
@@ -163,6 +166,7 @@ fn snp_test_cert_table(out_dir: &std::path::Path) {
         for (j, byte) in table[i * 24..i * 24 + 16].iter_mut().enumerate() {
             *byte = u8::from_str_radix(&hex[2 * j..2 * j + 2], 16).expect("hex");
         }
+        table.resize(table.len().div_ceil(4096) * 4096, 0);
         let offset = table.len() as u32;
         table[i * 24 + 16..i * 24 + 20].copy_from_slice(&offset.to_le_bytes());
         table[i * 24 + 20..i * 24 + 24].copy_from_slice(&(der.len() as u32).to_le_bytes());
