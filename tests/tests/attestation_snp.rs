@@ -173,3 +173,80 @@ fn busybox_shell_gets_a_report_and_certificates_through_configfs_tsm() {
     assert!(aux_len > 3 * 4096 && aux_len <= 16384, "auxblob: the certificate table, {aux_len} bytes");
     assert_eq!(lines[start + 12], "removed", "{out:?}");
 }
+
+/// The host verifier (`umbra-verify`, verifier/), built once.
+fn verifier() -> PathBuf {
+    static BUILD: OnceLock<PathBuf> = OnceLock::new();
+    BUILD
+        .get_or_init(|| {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "--release", "-q", "-p", "umbra-verifier", "--bin", "umbra-verify"])
+                .current_dir(workspace_root())
+                .status()
+                .expect("building umbra-verify");
+            assert!(status.success(), "building umbra-verify failed");
+            workspace_root().join("target/release/umbra-verify")
+        })
+        .clone()
+}
+
+/// The bytes `od -An -v -tx1` printed between the lines `start` and `end`.
+fn od_bytes(lines: &[&str], start: &str, end: &str) -> Vec<u8> {
+    let from = lines.iter().position(|l| *l == start).unwrap_or_else(|| panic!("no {start} in {lines:?}")) + 1;
+    let to = from + lines[from..].iter().position(|l| *l == end).unwrap_or_else(|| panic!("no {end}"));
+    lines[from..to]
+        .iter()
+        .flat_map(|l| l.split_whitespace())
+        .map(|h| u8::from_str_radix(h, 16).unwrap_or_else(|_| panic!("od output {h:?}")))
+        .collect()
+}
+
+#[test]
+fn configfs_tsm_evidence_verifies_on_the_host() {
+    // The guest asks for a report over a host-chosen nonce and hands out
+    // the report and the certificate table; the host verifier checks the
+    // chain (TEST ARK -> ASK -> VCEK), the signature and the nonce.
+    let nonce = "umbra snp e2e nonce: 0123456789abcdef0123456789abcdef01234567890";
+    assert_eq!(nonce.len(), 64);
+    let script = format!(
+        "mount -t configfs none /sys/kernel/config && cd /sys/kernel/config/tsm/report && mkdir e2e && \
+         printf '%s' '{nonce}' > e2e/inblob && echo OUT && od -An -v -tx1 e2e/outblob && \
+         echo AUX && od -An -v -tx1 e2e/auxblob && echo END"
+    );
+    let out = umbra_run_with_kernel(&emulation_image())
+        .accel("tcg")
+        .timeout(300)
+        .opts(["--tee", "snp-emu", "--busybox"])
+        .guest(&["sh", "-c", &script]);
+    out.assert_code(0);
+    let lines = out.stdout_lines();
+    let report = od_bytes(&lines, "OUT", "AUX");
+    let certs = od_bytes(&lines, "AUX", "END");
+    assert_eq!(report.len(), 0x4a0);
+    let dir = workspace_root().join("target/umbra-test-programs/snp-e2e");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("report.bin"), &report).unwrap();
+    std::fs::write(dir.join("certs.bin"), &certs).unwrap();
+    let nonce_hex: String = nonce.bytes().map(|b| format!("{b:02x}")).collect();
+    let verify = |nonce: &str, extra: &[&str]| {
+        let out = Command::new(verifier())
+            .args(["snp", "--report"])
+            .arg(dir.join("report.bin"))
+            .arg("--certs")
+            .arg(dir.join("certs.bin"))
+            .args(["--nonce", nonce])
+            .args(extra)
+            .output()
+            .expect("running umbra-verify");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, text) = verify(&nonce_hex, &["--allow-test-roots"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("passed: format, header, root, cert-chain, report-signature, debug, nonce"), "{text}");
+    let (code, text) = verify(&nonce_hex, &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("check `test-root` failed"), "{text}");
+    let (code, text) = verify("00", &["--allow-test-roots"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("check `nonce` failed"), "{text}");
+}
