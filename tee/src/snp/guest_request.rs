@@ -165,7 +165,7 @@ fn exchange(
     msg_version: u8,
     payload: &[u8],
     out: &mut [u8],
-    mut certs: Option<&mut [u8]>,
+    certs: Option<&mut [u8]>,
     seqno_override: Option<u64>,
 ) -> Result<usize, SendError> {
     if vmpck_index >= secrets::VMPCK_COUNT {
@@ -290,7 +290,7 @@ fn exchange(
     unsafe { slot_ptr.write_volatile((seqno + 1) as u32) };
     let len = usize::from(header.msg_sz);
     out[..len].copy_from_slice(&private[msg::HEADER_SIZE..msg::HEADER_SIZE + len]);
-    if let (Some(area), Some(certs)) = (certs_area, certs.as_deref_mut()) {
+    if let (Some(area), Some(certs)) = (certs_area, certs) {
         // Host-chosen bytes, handed on as they are (the relying party
         // verifies the certificates, as on Linux).
         area.read_bytes(0, certs).map_err(|_| SendError::Invalid("certificate buffer"))?;
