@@ -85,6 +85,18 @@ pub fn processors(rsdp: Option<u64>, limit: usize, out: &mut alloc::vec::Vec<Pro
     }
 }
 
+/// The physical address of the ACPI multiprocessor wake-up mailbox (MADT
+/// entry type 0x10), if the firmware provides one (TDVF does: TDX guests
+/// wake APs through it, not with INIT/SIPI).
+pub fn mp_wakeup_mailbox(rsdp: Option<u64>) -> Option<u64> {
+    let tables = tables(rsdp)?;
+    let madt = tables.find_table::<Madt>().ok()?;
+    madt.get().entries().find_map(|entry| match entry {
+        MadtEntry::MultiprocessorWakeup(wakeup) => Some(wakeup.mailbox_address),
+        _ => None,
+    })
+}
+
 /// An I/O APIC from the MADT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IoApicInfo {

@@ -32,6 +32,7 @@ pub mod arch;
 pub mod boot_entry;
 pub mod console;
 pub mod cpu_local;
+pub mod klog;
 pub mod ktest;
 pub mod logger;
 pub mod mm;

@@ -1,4 +1,5 @@
-//! The `log` crate's backend: lines on the serial console.
+//! The `log` crate's backend: lines on the serial console, and records
+//! in the kernel log buffer ([`crate::klog`], for syslog(2)).
 //!
 //! Level from the command line: `loglevel=N` (Linux's numbers: <=3 error,
 //! 4 warn, 5-6 info, 7 debug) or `umbra.log=error|warn|info|debug|trace`.
@@ -15,6 +16,7 @@ impl Log for ConsoleLogger {
     fn log(&self, record: &Record) {
         if self.enabled(record.metadata()) {
             crate::println!("[{:>5}] {}", record.level(), record.args());
+            crate::klog::record(record.level(), *record.args());
         }
     }
 

@@ -11,6 +11,11 @@
 //! 2. else `/init`, if the initramfs has one, as PID 1;
 //! 3. else the interactive kernel monitor.
 //!
+//! `umbra run` puts busybox in the initramfs by default and, without a
+//! command, asks for `/bin/sh`; so a monitor word that is also an applet
+//! (`echo`, `poweroff`) runs busybox there, and the monitor's prompt
+//! appears only with `umbra run --no-busybox`.
+//!
 //! When PID 1 ends, the VM powers off with its status (128 + N when a
 //! signal N killed it).
 #![no_std]

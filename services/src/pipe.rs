@@ -32,6 +32,7 @@ pub const PIPE_CAPACITY: usize = 65536;
 /// Writes of at most this many bytes are never interleaved.
 pub const PIPE_BUF: usize = 4096;
 const PIPEFS_MAGIC: u64 = 0x5049_5045;
+const FIONREAD: u32 = 0x541b;
 
 struct PipeState {
     buffer: VecDeque<u8>,
@@ -165,6 +166,16 @@ impl Device for PipeEnd {
         Ok(written)
     }
 
+    /// `FIONREAD`: the bytes waiting in the pipe (Linux's `pipe_ioctl`).
+    fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64> {
+        if cmd != FIONREAD {
+            return_errno_with_message!(ENOTTY, "pipes have only FIONREAD");
+        }
+        let waiting = self.pipe.state.lock().buffer.len();
+        crate::uaccess::write_i32(arg, waiting as i32)?;
+        Ok(0)
+    }
+
     /// Linux's `pipe_poll`.
     fn poll(&self, interest: PollEvents) -> PollEvents {
         let state = self.pipe.state.lock();
@@ -288,7 +299,7 @@ pub fn new_pipe(extra_flags: u32, creds: &Credentials) -> Result<(Arc<OpenFile>,
     // Registered like a FIFO, so reopening it (/proc/<pid>/fd/N) finds it.
     let metadata = path.inode().metadata();
     let pipe = fifo_pipe((metadata.dev, metadata.ino));
-    let reader = OpenFile::new(path.clone(), O_RDONLY | extra_flags, Some(Arc::new(PipeEnd::new(pipe.clone(), true, false))));
-    let writer = OpenFile::new(path, O_WRONLY | extra_flags, Some(Arc::new(PipeEnd::new(pipe, false, true))));
+    let reader = OpenFile::new_pseudo(path.clone(), O_RDONLY | extra_flags, Some(Arc::new(PipeEnd::new(pipe.clone(), true, false))));
+    let writer = OpenFile::new_pseudo(path, O_WRONLY | extra_flags, Some(Arc::new(PipeEnd::new(pipe, false, true))));
     Ok((reader, writer))
 }

@@ -10,6 +10,9 @@
 //! | [`tdx`] | TDCALL/TDVMCALL primitives and the TDX platform |
 //! | [`snp`] | GHCB, PVALIDATE, page state changes, guest messages and the SEV-SNP platform |
 //! | [`native`] | port I/O and #GP-safe MSR access where no host is in between |
+//! | [`sharing`] | framework's DMA buffers converted through the platform |
+//! | [`attest`] | `get_report` / `get_quote` for the attestation layer |
+//! | [`rejected`] | the rate-limited log of refused host answers |
 //! | `emu` | the TDX and SNP emulators (cargo feature `emulation` only) |
 //!
 //! [`init`] runs once at boot (framework's platform-setup hook, after the
@@ -22,8 +25,7 @@
 //! except through an explicit, zeroing conversion; run the emulator on a
 //! real TDX/SNP guest.
 //!
-//! Not yet: real SEV-SNP hardware (see [`snp`]), the TDX AP wake-up mailbox,
-//! GetQuote beyond its TDVMCALL and buffer codec.
+//! Not yet: real SEV-SNP hardware (see [`snp`]).
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -129,10 +131,13 @@ mod boot_init {
                 panic!("tee: umbra.tee_emu={}: unknown (expected tdx or snp)", value)
             }
             (PlatformKind::Tdx, None) => tdx(false),
-            (PlatformKind::SevSnp, None) => snp(false, boot.kernel.start, None),
+            (PlatformKind::SevSnp, None) => snp(false, boot.kernel.start, None, None),
             (PlatformKind::None, None) => &NoTee,
         };
         PLATFORM.call_once(|| platform);
+        if platform.kind() == PlatformKind::Tdx {
+            crate::tdx::mailbox::install(boot.rsdp);
+        }
         static SHARING: spin::Once<crate::sharing::PlatformSharing> = spin::Once::new();
         framework::mm::dma::set_shared_memory(SHARING.call_once(|| crate::sharing::PlatformSharing(platform)));
         print_boot_line(platform);
@@ -161,7 +166,7 @@ mod boot_init {
     fn emulated_snp(boot: &mut &'static BootInfo) -> &'static dyn Platform {
         let installed = crate::emu::snp::install(boot);
         *boot = installed.boot;
-        snp(true, boot.kernel.start, Some(installed.secrets_gpa))
+        snp(true, boot.kernel.start, Some(installed.secrets_gpa), Some(installed.cpuid_table))
     }
 
     #[cfg(not(feature = "emulation"))]
@@ -172,9 +177,14 @@ mod boot_init {
 
     /// Probe the SNP guest (MSR protocol), route port I/O through the
     /// GHCB and memory acceptance through PSC + PVALIDATE.
-    fn snp(emulated: bool, kernel_phys: u64, secrets_gpa: Option<u64>) -> &'static dyn Platform {
+    fn snp(
+        emulated: bool,
+        kernel_phys: u64,
+        secrets_gpa: Option<u64>,
+        cpuid_table: Option<&[u8; crate::snp::cpuid_table::TABLE_SIZE]>,
+    ) -> &'static dyn Platform {
         let snp = SNP.call_once(|| {
-            SnpPlatform::probe(emulated, kernel_phys, secrets_gpa)
+            SnpPlatform::probe(emulated, kernel_phys, secrets_gpa, cpuid_table)
                 .unwrap_or_else(|error| panic!("tee: SEV-SNP set-up failed: {}", error))
         });
         framework::arch::port::set_port_io_hook(crate::snp::port_io_through_ghcb);

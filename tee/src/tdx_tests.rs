@@ -273,6 +273,29 @@ mod emulated {
     }
 
     #[ktest]
+    fn ve_from_user_mode_emulates_cpuid_only() {
+        if !emulated() {
+            return;
+        }
+        let _irqs = framework::arch::irq::disable_local();
+        // CPUID from user mode (TCG cannot raise it: a crafted user frame
+        // with the VE info the module would give).
+        emu::ve::set_info(emu::ve::VeInfoRegs { exit_reason: 10, instr_len_info: 2, ..Default::default() });
+        let mut frame = TrapFrame { rip: 0x40_1000, cs: 0x2b, rax: 1, rcx: 0, rbx: 0xdead, ..Default::default() };
+        assert!(ve::handle(&mut frame));
+        assert_eq!((frame.rip, frame.rax, frame.rbx), (0x40_1002, 0, 0), "leaf 1 reads zeros, RIP advanced");
+        // HLT from user mode: not emulated (it becomes a signal).
+        emu::ve::set_info(emu::ve::VeInfoRegs { exit_reason: 12, instr_len_info: 1, ..Default::default() });
+        let mut frame = TrapFrame { rip: 0x40_1000, cs: 0x2b, ..Default::default() };
+        assert!(!ve::handle(&mut frame));
+        assert_eq!(frame.rip, 0x40_1000);
+        // An instruction length the module would never give: refused.
+        emu::ve::set_info(emu::ve::VeInfoRegs { exit_reason: 10, instr_len_info: 16, ..Default::default() });
+        let mut frame = TrapFrame { rip: 0x40_1000, cs: 0x08, ..Default::default() };
+        assert!(!ve::handle(&mut frame));
+    }
+
+    #[ktest]
     fn ve_refuses_what_it_cannot_emulate() {
         if !emulated() {
             return;
@@ -340,19 +363,34 @@ mod dma {
     }
 
     #[ktest]
+    fn device_registers_are_mapped_shared_and_uncached() {
+        let Some(_) = shared_bit() else { return };
+        // The I/O APIC (QEMU's, at 0xfec00000) as framework mapped it.
+        let vaddr = framework::mm::dma::SHARED_WINDOW + 0xfec0_0000;
+        let Some((pte, level)) = framework::mm::kernel_pte(vaddr) else {
+            framework::println!("  (no I/O APIC at 0xfec00000 mapped)");
+            return;
+        };
+        assert_eq!(level, 1);
+        assert_ne!(pte & crate::tdx::EMULATED_SHARED_PTE_BIT, 0, "shared marker: {:#x}", pte);
+        assert_eq!(pte & 0x18, 0x18, "PCD|PWT: {:#x}", pte);
+        assert_eq!(pte & 0x000f_ffff_ffff_f000, 0xfec0_0000);
+    }
+
+    #[ktest]
     fn dma_from_a_private_page_is_caught() {
         let Some(shared_bit) = shared_bit() else { return };
         let private = Frame::alloc().unwrap();
         let before = emu::violation_count(Violation::DmaFromPrivate);
         // Deliberately: a private page's address given to a device.
-        assert_eq!(emu::device_dma(private.paddr() | shared_bit, 4096), Err(()));
-        assert_eq!(emu::device_dma(private.paddr(), 64), Err(()), "a private GPA");
+        assert!(emu::device_dma(private.paddr() | shared_bit, 4096).is_err());
+        assert!(emu::device_dma(private.paddr(), 64).is_err(), "a private GPA");
         assert_eq!(emu::violation_count(Violation::DmaFromPrivate), before + 2);
         // A shared buffer, one page too long: the next page is private.
         let buffer = DmaBuffer::alloc(0).unwrap();
         let next = buffer.paddr() + 4096;
         if emu::page_state(next) != Some(PageState::Shared) {
-            assert_eq!(emu::device_dma(buffer.device_address(), 8192), Err(()));
+            assert!(emu::device_dma(buffer.device_address(), 8192).is_err());
             assert_eq!(emu::violation_count(Violation::DmaFromPrivate), before + 3);
         }
     }
@@ -411,6 +449,15 @@ mod quoting {
         let tail = core::str::from_utf8(&quote[quote.len() - test_keys::PCK_CHAIN_PEM.len()..]).unwrap();
         assert!(tail.starts_with("-----BEGIN CERTIFICATE-----"), "{}", &tail[..40]);
         framework::println!("  quote v4: {} bytes, PCK chain of {} bytes (TEST keys)", quote.len(), tail.len());
+        // The host announced completion with the notify vector.
+        assert!(crate::tdx::quoting::notify_vector().is_some());
+        let deadline = framework::arch::tsc::monotonic_ns() + 1_000_000_000;
+        while crate::tdx::quoting::NOTIFICATIONS.load(core::sync::atomic::Ordering::Acquire) == 0
+            && framework::arch::tsc::monotonic_ns() < deadline
+        {
+            framework::task::sleep(core::time::Duration::from_millis(1));
+        }
+        assert!(crate::tdx::quoting::NOTIFICATIONS.load(core::sync::atomic::Ordering::Acquire) >= 1, "no quote-ready interrupt");
     }
 
     #[ktest]
@@ -498,7 +545,7 @@ mod hostile {
                     let mut rax = 0xabcd_0000_0000_0000u64;
                     // SAFETY: the armed #VE emulates `in al, dx` (COM2).
                     unsafe { core::arch::asm!("ud2", "in al, dx", inout("rax") rax, in("dx") 0x2f9u16) };
-                    assert_eq!(rax >> 8, 0xabcd_0000_0000_00, "an 8-bit in keeps the other bits");
+                    assert_eq!(rax >> 8, 0x00ab_cd00_0000_0000, "an 8-bit in keeps the other bits");
                 }
                 7 => drop(vmcall::hlt(true)),
                 8 | 9 if round % 16 == 0 => match DmaBuffer::alloc((r >> 40) as u8 % 3) {
@@ -527,5 +574,28 @@ mod hostile {
         );
         assert!(tampered >= 2000, "only {} falsified answers", tampered);
         assert!(rejected >= 1, "nothing was rejected");
+    }
+}
+
+#[cfg(feature = "emulation")]
+mod ap_wakeup {
+    use core::sync::atomic::Ordering;
+
+    use framework::ktest;
+
+    /// Under the emulator every AP came up through the ACPI wake-up
+    /// mailbox: parked by the emulated firmware, woken by the TDX path.
+    #[ktest]
+    fn aps_were_woken_through_the_mailbox() {
+        if !crate::emu::active() {
+            framework::println!("  (not under --tee tdx-emu: nothing to check)");
+            return;
+        }
+        let others = framework::smp::cpu_count() as u64 - 1;
+        assert_eq!(crate::tdx::mailbox::WOKEN.load(Ordering::Relaxed), others);
+        if others > 0 {
+            assert_eq!(crate::emu::mailbox::parked() as u64, others, "every AP parked by the firmware first");
+        }
+        framework::println!("  {} AP(s) woken through the wake-up mailbox", others);
     }
 }

@@ -3,6 +3,7 @@
 #include "abi_test.h"
 #include <dirent.h>
 #include <limits.h>
+#include <sys/mount.h>
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE 1
@@ -109,6 +110,18 @@ static void listing(void) {
     ERR(syscall(SYS_getdents64, ffd, buf, sizeof buf), ENOTDIR);
     close(ffd);
     close(fd);
+    /* d_off of an entry is where the next one starts: one entry per call */
+    fd = OK(open("ls", O_RDONLY | O_DIRECTORY));
+    char one[40];
+    long first = syscall(SYS_getdents64, fd, one, sizeof one);
+    CHECK(first > 0 && first <= (long)sizeof one);
+    long long next = ((struct linux_dirent64 *)one)->d_off;
+    char second_name[32] = {0};
+    if (syscall(SYS_getdents64, fd, one, sizeof one) > 0)
+        strncpy(second_name, ((struct linux_dirent64 *)one)->d_name, sizeof second_name - 1);
+    CHECK(lseek(fd, next, SEEK_SET) == next);
+    CHECK(syscall(SYS_getdents64, fd, one, sizeof one) > 0 && strcmp(((struct linux_dirent64 *)one)->d_name, second_name) == 0);
+    close(fd);
     /* opendir/readdir through libc */
     DIR *dir = opendir("ls");
     int count = 0;
@@ -143,6 +156,10 @@ static void renaming(void) {
     CHECK(stat("rd3", &st) == 0 && S_ISDIR(st.st_mode));
     ERR(stat("rd", &st), ENOENT);
     OK(rename("r2", "r2")); /* same name: nothing happens */
+    OK(link("r2", "r2-link"));
+    OK(rename("r2", "r2-link")); /* two links to one file: nothing happens */
+    CHECK(access("r2", F_OK) == 0 && access("r2-link", F_OK) == 0);
+    OK(unlink("r2-link"));
     /* renameat2 */
     write_file("n1", "n1");
     write_file("n2", "n2");
@@ -161,6 +178,16 @@ static void renaming(void) {
     CHECK(stat("n3", &st) == 0 && S_ISDIR(st.st_mode));
     CHECK(stat("rd3", &st) == 0 && S_ISREG(st.st_mode));
     ERR(syscall(SYS_renameat2, -1, "n2", AT_FDCWD, "x", 0), EBADF);
+    /* across mounts: EXDEV; a mount point is busy */
+    OK(mkdir("mnt", 0755));
+    if (OK(mount("none", "mnt", "tmpfs", 0, NULL)) == 0) {
+        ERR(rename("n2", "mnt/n2"), EXDEV);
+        ERR(link("n2", "mnt/n2"), EXDEV);
+        ERR(rmdir("mnt"), EBUSY);
+        ERR(rename("mnt", "mnt2"), EBUSY);
+        OK(umount("mnt"));
+    }
+    OK(rmdir("mnt"));
 }
 
 static void links(void) {
@@ -200,6 +227,20 @@ static void links(void) {
     OK(linkat(AT_FDCWD, "sl", AT_FDCWD, "sl-follow", AT_SYMLINK_FOLLOW));
     CHECK(lstat("sl-follow", &a) == 0 && S_ISREG(a.st_mode));
     ERR(linkat(AT_FDCWD, "orig", AT_FDCWD, "x", 0x1), EINVAL);
+    ERR(link("orig/", "x"), ENOTDIR);
+    static char target[5000];
+    memset(target, 't', 4200);
+    ERR(symlink(target, "toolong"), ENAMETOOLONG);
+    /* an unlinked open file lives on */
+    write_file("lone", "data");
+    int fd = OK(open("lone", O_RDONLY));
+    OK(unlink("lone"));
+    char data[8] = {0};
+    CHECK(read(fd, data, 8) == 4 && memcmp(data, "data", 4) == 0);
+    CHECK(fstat(fd, &a) == 0 && a.st_nlink == 0);
+    close(fd);
+    OK(mkdir("slash/", 0755));
+    CHECK(stat("slash", &a) == 0 && S_ISDIR(a.st_mode));
     /* a directory symlink with a trailing slash is followed */
     OK(symlink("ldir", "dl"));
     CHECK(stat("dl/", &a) == 0 && S_ISDIR(a.st_mode));
@@ -238,8 +279,16 @@ static void cwd(void) {
     /* the cwd removed under us: getcwd says "(unreachable)"-less ENOENT */
     OK(mkdir("gone", 0755));
     OK(chdir("gone"));
+    int gone = OK(open(".", O_RDONLY | O_DIRECTORY));
     OK(rmdir("../gone"));
     ERR(syscall(SYS_getcwd, buf, sizeof buf), ENOENT);
+    /* nothing can be made in a removed directory; listing it fails */
+    ERR(open("x", O_CREAT | O_WRONLY, 0644), ENOENT);
+    ERR(mkdir("x", 0755), ENOENT);
+    ERR(syscall(SYS_getdents64, gone, buf, sizeof buf), ENOENT);
+    struct stat st;
+    CHECK(fstat(gone, &st) == 0 && st.st_nlink == 0);
+    close(gone);
     OK(chdir("/abi-dirs"));
 }
 

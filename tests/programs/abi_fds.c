@@ -6,6 +6,8 @@
 #include <sys/select.h>
 #include <sys/time.h>
 #include <time.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 
 static volatile int got_usr1;
 static void on_usr1(int sig) { (void)sig; got_usr1++; }
@@ -67,6 +69,9 @@ static void fcntls(void) {
     OK(fcntl(fd, F_SETFD, FD_CLOEXEC));
     CHECK(fcntl(fd, F_GETFD) == FD_CLOEXEC);
     OK(fcntl(fd, F_SETFD, 0));
+    OK(fcntl(fd, F_SETFD, 3)); /* only FD_CLOEXEC counts */
+    CHECK(fcntl(fd, F_GETFD) == FD_CLOEXEC);
+    OK(fcntl(fd, F_SETFD, 0));
     int fl = fcntl(fd, F_GETFL);
     CHECK((fl & O_ACCMODE) == O_RDWR && !(fl & O_NONBLOCK) && !(fl & O_APPEND));
     OK(fcntl(fd, F_SETFL, O_NONBLOCK | O_APPEND | O_WRONLY));
@@ -83,8 +88,40 @@ static void fcntls(void) {
     ERR(fcntl(-1, F_GETFD), EBADF);
     ERR(fcntl(999, F_GETFL), EBADF);
     ERR(fcntl(fd, 9999), EINVAL);
+    /* status flags belong to the open file: dups share them */
+    OK(fcntl(d, F_SETFL, O_NONBLOCK));
+    CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
+    OK(fcntl(fd, F_SETFL, 0));
     close(d);
     close(d2);
+    close(fd);
+    /* O_PATH files: F_GETFL shows O_PATH, F_SETFL is EBADF */
+    fd = OK(open("f", O_PATH));
+    CHECK(fcntl(fd, F_GETFL) == O_PATH);
+    close(fd);
+}
+
+/* exec drops close-on-exec fds only: the new image checks fds 50, 51. */
+static int after_exec(void) {
+    CHECK(fcntl(50, F_GETFD) == 0);
+    ERR(fcntl(51, F_GETFD), EBADF);
+    fflush(stdout);
+    return failures ? 1 : 0;
+}
+
+static void exec_closes(const char *self) {
+    int fd = OK(open("f", O_RDONLY));
+    CHECK(dup2(fd, 50) == 50 && dup3(fd, 51, O_CLOEXEC) == 51);
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        execl(self, self, "after-exec", (char *)NULL);
+        _exit(99);
+    }
+    int status;
+    CHECK(waitpid(c, &status, 0) == c && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(50);
+    close(51);
     close(fd);
 }
 
@@ -101,7 +138,8 @@ static void pipes(void) {
     OK(pipe(p));
     struct stat st;
     CHECK(fstat(p[0], &st) == 0 && S_ISFIFO(st.st_mode));
-    CHECK((fcntl(p[0], F_GETFL) & O_ACCMODE) == O_RDONLY && (fcntl(p[1], F_GETFL) & O_ACCMODE) == O_WRONLY);
+    /* pipes have no O_LARGEFILE: exactly the access mode */
+    CHECK(fcntl(p[0], F_GETFL) == O_RDONLY && fcntl(p[1], F_GETFL) == O_WRONLY);
     ERR(write(p[0], "x", 1), EBADF);
     char buf[8];
     ERR(read(p[1], buf, 1), EBADF);
@@ -117,7 +155,7 @@ static void pipes(void) {
     ERR(pipe2(p, O_RDWR), EINVAL);
     ERR(pipe2(p, 0x1), EINVAL);
     OK(pipe2(p, O_CLOEXEC | O_NONBLOCK));
-    CHECK(fcntl(p[0], F_GETFD) == FD_CLOEXEC && (fcntl(p[1], F_GETFL) & O_NONBLOCK));
+    CHECK(fcntl(p[0], F_GETFD) == FD_CLOEXEC && fcntl(p[1], F_GETFL) == (O_WRONLY | O_NONBLOCK));
     ERR(read(p[0], buf, 1), EAGAIN);
     /* EPIPE with SIGPIPE ignored */
     signal(SIGPIPE, SIG_IGN);
@@ -134,6 +172,30 @@ static void pipes(void) {
     long total = 0, n;
     while ((n = write(p[1], big, sizeof big)) > 0) total += n;
     CHECK(n == -1 && errno == EAGAIN && total == 65536);
+    close(p[0]);
+    close(p[1]);
+}
+
+static void ioctls(void) {
+    int p[2];
+    OK(pipe(p));
+    int avail = -1;
+    CHECK(write(p[1], "abcd", 4) == 4);
+    CHECK(ioctl(p[0], FIONREAD, &avail) == 0 && avail == 4);
+    int on = 1;
+    OK(ioctl(p[0], FIONBIO, &on));
+    CHECK(fcntl(p[0], F_GETFL) & O_NONBLOCK);
+    OK(ioctl(p[0], FIOCLEX));
+    CHECK(fcntl(p[0], F_GETFD) == FD_CLOEXEC);
+    OK(ioctl(p[0], FIONCLEX));
+    CHECK(fcntl(p[0], F_GETFD) == 0);
+    ERR(ioctl(p[0], FIONREAD, (void *)8), EFAULT);
+    struct termios t;
+    ERR(ioctl(p[0], TCGETS, &t), ENOTTY);
+    int f = OK(open("f", O_RDONLY));
+    ERR(ioctl(f, TCGETS, &t), ENOTTY);
+    close(f);
+    ERR(ioctl(-1, FIONREAD, &avail), EBADF);
     close(p[0]);
     close(p[1]);
 }
@@ -243,6 +305,11 @@ static void polls(void) {
     struct pollfd wfd = {p[1], POLLOUT, 0};
     CHECK(poll(&wfd, 1, 0) == 1 && (wfd.revents & POLLERR) && (wfd.revents & POLLOUT));
     close(p[1]);
+    /* a regular file is always ready */
+    int rf = OK(open("f", O_RDWR));
+    struct pollfd ffd = {rf, POLLIN | POLLOUT | POLLPRI, 0};
+    CHECK(poll(&ffd, 1, 0) == 1 && ffd.revents == (POLLIN | POLLOUT));
+    close(rf);
     /* timeouts */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -392,11 +459,14 @@ static void selects(void) {
     close(f);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "after-exec") == 0) return after_exec();
     enter_workdir("/abi-fds");
     dups();
     fcntls();
+    exec_closes(argv[0]);
     pipes();
+    ioctls();
     fifos();
     polls();
     selects();

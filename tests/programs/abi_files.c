@@ -3,6 +3,7 @@
 #include "abi_test.h"
 #include <limits.h>
 #include <sys/uio.h>
+#include <sys/sysmacros.h>
 
 static char long_name[300];
 static char long_path[5000];
@@ -70,6 +71,23 @@ static void open_flags(void) {
     ERR(write(fd, "x", 1), EBADF);
     CHECK(fstat(fd, &st) == 0 && st.st_size == 5);
     close(fd);
+    /* O_EXCL without O_CREAT is ignored; O_RDONLY|O_TRUNC still truncates */
+    fd = OK(open("f", O_RDONLY | O_EXCL));
+    close(fd);
+    write_file("tr", "data");
+    fd = OK(open("tr", O_RDONLY | O_TRUNC));
+    CHECK(fstat(fd, &st) == 0 && st.st_size == 0);
+    close(fd);
+    /* pwrite on an O_APPEND file appends (a documented Linux quirk) */
+    write_file("ap", "123");
+    fd = OK(open("ap", O_WRONLY | O_APPEND));
+    CHECK(pwrite(fd, "x", 1, 0) == 1);
+    CHECK(fstat(fd, &st) == 0 && st.st_size == 4);
+    close(fd);
+    /* F_GETFL of a file from open(2) carries O_LARGEFILE (0x8000) */
+    fd = OK(open("f", O_RDWR));
+    CHECK(fcntl(fd, F_GETFL) == (O_RDWR | 0x8000));
+    close(fd);
     /* creat(2) */
     fd = OK(creat("created", 0640));
     CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY);
@@ -122,6 +140,8 @@ static void read_write(void) {
     CHECK(lseek(rw, 0, SEEK_SET) == 0);
     CHECK(readv(rw, riov, 2) == 6 && memcmp(a, "ab", 2) == 0 && memcmp(b, "cde5", 4) == 0);
     ERR(readv(rw, riov, -1), EINVAL);
+    struct iovec huge[2] = {{a, 1}, {b, (size_t)-1}};
+    ERR(readv(rw, huge, 2), EINVAL); /* a length negative as ssize_t */
     ERR(writev(rw, iov, 1025), EINVAL);
     ERR(readv(rw, (struct iovec *)8, 1), EFAULT);
     struct iovec bad[1] = {{(void *)8, 4}};
@@ -134,6 +154,26 @@ static void read_write(void) {
     close(ro);
     close(wo);
     close(dfd);
+}
+
+/* Device nodes made here (no /dev on Linux's bare initramfs). */
+static void devices(void) {
+    OK(mknod("null", S_IFCHR | 0666, makedev(1, 3)));
+    OK(mknod("zero", S_IFCHR | 0666, makedev(1, 5)));
+    OK(mknod("full", S_IFCHR | 0666, makedev(1, 7)));
+    char buf[8];
+    int fd = OK(open("null", O_RDWR));
+    CHECK(read(fd, buf, 8) == 0 && write(fd, "abc", 3) == 3);
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3);
+    close(fd);
+    fd = OK(open("zero", O_RDONLY));
+    memset(buf, 1, sizeof buf);
+    CHECK(read(fd, buf, 8) == 8 && buf[0] == 0 && buf[7] == 0);
+    close(fd);
+    fd = OK(open("full", O_WRONLY));
+    ERR(write(fd, "x", 1), ENOSPC);
+    close(fd);
 }
 
 static void seeking(void) {
@@ -157,6 +197,20 @@ static void seeking(void) {
     struct stat st;
     CHECK(fstat(fd, &st) == 0 && st.st_size == 101);
     CHECK(pread(fd, buf, 2, 50) == 2 && buf[0] == 0 && buf[1] == 0);
+    /* SEEK_DATA/SEEK_HOLE: no holes reported inside; ENXIO at the end */
+    CHECK(lseek(fd, 0, SEEK_DATA) == 0);
+    CHECK(lseek(fd, 0, SEEK_HOLE) == 101);
+    ERR(lseek(fd, 101, SEEK_DATA), ENXIO);
+    ERR(lseek(fd, 200, SEEK_HOLE), ENXIO);
+    /* a sparse write far out: the size jumps, the hole reads as zeros */
+    int sp = OK(open("sparse", O_RDWR | O_CREAT | O_TRUNC, 0644));
+    CHECK(pwrite(sp, "end", 3, 1LL << 40) == 3);
+    CHECK(fstat(sp, &st) == 0 && st.st_size == (1LL << 40) + 3 && st.st_blocks <= 64);
+    CHECK(lseek(sp, 0, SEEK_DATA) == (1LL << 40));
+    CHECK(lseek(sp, 0, SEEK_HOLE) == 0);
+    CHECK(pread(sp, buf, 2, 12345) == 2 && buf[0] == 0 && buf[1] == 0);
+    close(sp);
+    unlink("sparse");
     /* Directories seek too (getdents restarts from 0). */
     int dfd = OK(open(".", O_RDONLY | O_DIRECTORY));
     CHECK(lseek(dfd, 0, SEEK_SET) == 0);
@@ -197,6 +251,22 @@ static void truncating(void) {
     close(dfd);
 }
 
+static void syncing(void) {
+    int fd = OK(open("f", O_RDWR));
+    OK(fsync(fd));
+    OK(fdatasync(fd));
+    OK(syncfs(fd));
+    close(fd);
+    sync();
+    ERR(fsync(-1), EBADF);
+    ERR(fdatasync(999), EBADF);
+    int p[2];
+    OK(pipe(p));
+    ERR(fsync(p[0]), EINVAL); /* a pipe cannot be synced */
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void) {
     memset(long_name, 'n', 256);
     for (int i = 0; i < 4200; i += 2) {
@@ -208,5 +278,7 @@ int main(void) {
     read_write();
     seeking();
     truncating();
+    devices();
+    syncing();
     return finish("abi_files");
 }

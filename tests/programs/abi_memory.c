@@ -61,6 +61,11 @@ static void anonymous(void) {
     ERR(munmap(p + 1, PAGE), EINVAL);
     ERR(munmap(p, 0), EINVAL);
     OK(munmap(p + PAGE, PAGE)); /* nothing there: still fine */
+    /* a free hint address is taken as is */
+    char *hint = (char *)0x300000000000L;
+    char *h = mmap(hint, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(h == hint);
+    if (h != MAP_FAILED) munmap(h, PAGE);
     /* MAP_FIXED replaces what was there */
     char *q = mmap(p, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     CHECK(q == p && q[0] == 0);
@@ -86,6 +91,18 @@ static void protections(void) {
     ERR(mprotect(p, PAGE, 0x10), EINVAL);
     OK(munmap(p, 2 * PAGE));
     ERR(mprotect(p, PAGE, PROT_READ), ENOMEM);
+    /* a hole inside the range: ENOMEM */
+    char *h = map_anon(3 * PAGE, PROT_READ);
+    OK(munmap(h + PAGE, PAGE));
+    ERR(mprotect(h, 3 * PAGE, PROT_READ | PROT_WRITE), ENOMEM);
+    OK(munmap(h, 3 * PAGE)); /* across the hole: fine */
+    /* a length that is not a page multiple covers the whole last page */
+    char *odd = map_anon(100, PROT_READ | PROT_WRITE);
+    CHECK(odd != MAP_FAILED);
+    if (odd != MAP_FAILED) {
+        odd[PAGE - 1] = 1;
+        OK(munmap(odd, 100));
+    }
     OK(mprotect(p, 0, PROT_READ));
     /* PROT_EXEC-only or write-only maps are allowed */
     char *x = map_anon(PAGE, PROT_WRITE);
@@ -110,6 +127,16 @@ static void remapping(void) {
     CHECK(mremap(q, 4 * PAGE, 2 * PAGE, 0) == q); /* shrinks in place */
     target = q + 3 * PAGE;
     CHECK(fault_of(read_target) == SIGSEGV);
+    /* MREMAP_FIXED moves to the given place; the old range goes */
+    char *dest = map_anon(4 * PAGE, PROT_NONE);
+    char *moved = mremap(q, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
+    CHECK(moved == dest && strcmp(moved, "moved along") == 0);
+    target = q;
+    CHECK(fault_of(read_target) == SIGSEGV);
+    target = dest + 2 * PAGE; /* the rest of the PROT_NONE map is still there */
+    CHECK(fault_of(read_target) == SIGSEGV);
+    munmap(dest, 4 * PAGE);
+    q = map_anon(2 * PAGE, PROT_READ | PROT_WRITE);
     ERR(mremap(q + 1, PAGE, PAGE, 0), EINVAL);
     ERR(mremap(q, PAGE, 0, MREMAP_MAYMOVE), EINVAL);
     ERR(mremap(q, PAGE, PAGE, 0x80), EINVAL);
@@ -149,6 +176,23 @@ static void file_maps(void) {
     char *o = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, PAGE);
     CHECK(o != MAP_FAILED && o[0] == 'z' && o[PAGE - 1] == 'z');
     if (o != MAP_FAILED) munmap(o, PAGE);
+    /* a read-only fd shared map cannot become writable */
+    int ro = OK(open("file", O_RDONLY));
+    char *sh = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, ro, 0);
+    CHECK(sh != MAP_FAILED && sh[0] == 'h');
+    if (sh != MAP_FAILED) {
+        ERR(mprotect(sh, PAGE, PROT_READ | PROT_WRITE), EACCES);
+        munmap(sh, PAGE);
+    }
+    close(ro);
+    /* a map wholly past the end of the file: allowed, SIGBUS on use */
+    char *past = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, 16 * PAGE);
+    CHECK(past != MAP_FAILED);
+    if (past != MAP_FAILED) {
+        target = past;
+        CHECK(fault_of(read_target) == SIGBUS);
+        munmap(past, PAGE);
+    }
     /* the mapping outlives the fd */
     char *k = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);

@@ -102,6 +102,11 @@ static void modes_and_owners(void) {
     ERR(chown("missing", 0, 0), ENOENT);
     ERR(fchown(-1, 0, 0), EBADF);
     OK(chown("f", 0, 0));
+    /* chown clears set-user-ID, even done by root */
+    OK(chmod("f", 04755));
+    OK(chown("f", 0, 0));
+    CHECK(stat("f", &st) == 0 && (st.st_mode & 07777) == 0755);
+    OK(chmod("f", 0644));
     close(fd);
 }
 
@@ -173,6 +178,8 @@ static void umasks(void) {
     CHECK(stat("masked", &st) == 0 && (st.st_mode & 0777) == 0640);
     OK(mkdir("mdir", 0777));
     CHECK(stat("mdir", &st) == 0 && (st.st_mode & 0777) == 0750);
+    OK(mkfifo("mfifo", 0666));
+    CHECK(stat("mfifo", &st) == 0 && (st.st_mode & 0777) == 0640);
     CHECK(umask(0777777) == 027);
     CHECK(umask(022) == 0777); /* only the permission bits are kept */
 }

@@ -5,11 +5,14 @@
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <grp.h>
+#include <time.h>
 
 static pid_t parent_pid;
 
 static void child_ids(void) {
     CHECK(getppid() == parent_pid);
+    struct rlimit rl;
+    CHECK(syscall(SYS_prlimit64, parent_pid, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_cur == 1024);
     CHECK(getpid() != parent_pid);
     CHECK(syscall(SYS_gettid) == getpid());
     /* a child may not move its parent */
@@ -68,17 +71,62 @@ static void sessions(void) {
     /* (PID 1's group is 0 on Linux: a helper process does this part) */
     status = in_child(move_a_child);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* an orphan is adopted by PID 1 (this process) */
+    int op[2];
+    pipe(op);
+    fflush(stdout);
+    pid_t mid = fork();
+    if (mid == 0) {
+        if (fork() == 0) {
+            struct timespec d = {0, 100 * 1000000L};
+            nanosleep(&d, NULL);
+            pid_t pp = getppid();
+            write(op[1], &pp, sizeof pp);
+            _exit(0);
+        }
+        _exit(0);
+    }
+    close(op[1]);
+    waitpid(mid, NULL, 0);
+    pid_t adopted_by = -1;
+    CHECK(read(op[0], &adopted_by, sizeof adopted_by) == sizeof adopted_by && adopted_by == 1);
+    close(op[0]);
+    CHECK(wait(NULL) > 0); /* PID 1 reaps the orphan */
     /* exit status and wait errors */
     pid_t c;
     fflush(stdout);
     c = fork();
     if (c == 0) _exit(42);
     CHECK(waitpid(c, &status, 0) == c && WIFEXITED(status) && WEXITSTATUS(status) == 42);
+    c = fork();
+    if (c == 0) _exit(256 + 7); /* only the low byte counts */
+    CHECK(waitpid(c, &status, 0) == c && WEXITSTATUS(status) == 7);
+    c = fork();
+    if (c == 0) {
+        raise(SIGTERM);
+        _exit(0);
+    }
+    CHECK(waitpid(c, &status, 0) == c && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    int hold[2];
+    pipe(hold);
+    fflush(stdout);
+    c = fork();
+    if (c == 0) {
+        char x;
+        close(hold[1]);
+        read(hold[0], &x, 1);
+        _exit(3);
+    }
+    close(hold[0]);
+    CHECK(waitpid(c, &status, WNOHANG) == 0); /* still running */
+    close(hold[1]);
+    CHECK(waitpid(c, &status, 0) == c && WEXITSTATUS(status) == 3);
     ERR(waitpid(-1, &status, 0), ECHILD);
     ERR(waitpid(99999, &status, 0), ECHILD);
     ERR(wait4(-1, &status, 0x40000000 >> 4, NULL), EINVAL);
     ERR(kill(99999, 0), ESRCH);
     ERR(kill(getpid(), 99), EINVAL);
+    ERR(kill(-99999, 0), ESRCH);
     OK(kill(getpid(), 0));
 }
 
@@ -96,6 +144,7 @@ static void as_user(void) {
     ERR(setgid(0), EPERM);
     gid_t none[1] = {0};
     ERR(setgroups(1, none), EPERM);
+    ERR(sethostname("x", 1), EPERM);
     OK(setuid(1000)); /* to the same id: allowed */
     CHECK(getuid() == 1000 && geteuid() == 1000 && getgid() == 1000 && getegid() == 1000);
     /* an unprivileged process cannot raise a hard limit */
@@ -155,6 +204,14 @@ static void system_info(void) {
     OK(uname(&u));
     CHECK(strcmp(u.sysname, "Linux") == 0 && strcmp(u.machine, "x86_64") == 0 && u.release[0] != 0);
     ERR(syscall(SYS_uname, (void *)8), EFAULT);
+    /* (the host name is left alone: Linux boots as "(none)", Umbra as "umbra") */
+    CHECK(strcmp(u.domainname, "(none)") == 0);
+    OK(sethostname("abi-host", 8));
+    CHECK(uname(&u) == 0 && strcmp(u.nodename, "abi-host") == 0);
+    static char longname[100];
+    memset(longname, 'h', 65);
+    ERR(sethostname(longname, 65), EINVAL);
+    ERR(syscall(SYS_sethostname, (void *)8, 4), EFAULT);
     struct sysinfo si;
     OK(sysinfo(&si));
     CHECK(si.totalram > 0 && si.freeram <= si.totalram && si.mem_unit >= 1 && si.procs >= 1 && si.uptime >= 0);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -222,6 +223,44 @@ static int stop_signals_in_session(void) {
     bad += !good;
     kill(g, SIGKILL);
     waitpid(g, &status, 0);
+
+    /* A background group reading its terminal gets SIGTTIN (and stops),
+     * or EIO when it ignores SIGTTIN. Only where the console can be our
+     * controlling terminal (on Linux /dev/console never is: skipped). */
+    if (isatty(0) && tcsetpgrp(0, getpgrp()) == 0) {
+        g = fork();
+        if (g == 0) {
+            setpgid(0, 0);
+            alarm(10);
+            char c;
+            read(0, &c, 1);
+            _exit(3);
+        }
+        setpgid(g, g);
+        pid_t got = waitpid(g, &status, WUNTRACED);
+        good = got == g && WIFSTOPPED(status) && WSTOPSIG(status) == SIGTTIN;
+        printf("%s tty_background_read_sigttin\n", good ? "ok" : "FAIL");
+        bad += !good;
+        kill(g, SIGKILL);
+        waitpid(g, &status, 0);
+        g = fork();
+        if (g == 0) {
+            setpgid(0, 0);
+            signal(SIGTTIN, SIG_IGN);
+            alarm(10);
+            char c;
+            errno = 0;
+            int r = read(0, &c, 1);
+            _exit(r == -1 && errno == EIO ? 0 : 4);
+        }
+        setpgid(g, g);
+        got = waitpid(g, &status, 0);
+        good = got == g && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        printf("%s tty_background_read_ignored_eio\n", good ? "ok" : "FAIL");
+        bad += !good;
+    } else {
+        printf("skip tty_background_read\n");
+    }
     fflush(stdout);
     return bad;
 }

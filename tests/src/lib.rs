@@ -9,6 +9,9 @@
 //!   KVM on these machines can fail after a while, TCG is deterministic.
 //!   Tests that are about `--accel auto` pass it themselves.
 //! - Every boot gets `--timeout 120`, so a hung guest fails its test.
+//! - `$UMBRA_TEST_TEE` (e.g. `snp-emu`) runs every boot of `umbra_run()`
+//!   on that platform (`--tee`, and the matching image unless
+//!   `$UMBRA_KERNEL` names one): the whole suite inside an emulated TEE.
 
 pub mod syscall_list;
 
@@ -52,6 +55,7 @@ pub fn kernel_image() -> PathBuf {
             }
             let out = Command::new(umbra_bin())
                 .arg("build")
+                .args(test_tee().map(|tee| ["--tee".to_string(), tee]).into_iter().flatten())
                 .stderr(Stdio::inherit())
                 .output()
                 .expect("running `umbra build`");
@@ -70,6 +74,11 @@ pub fn kernel_image() -> PathBuf {
             )
         })
         .clone()
+}
+
+/// The platform every `umbra_run()` boot uses (`$UMBRA_TEST_TEE`), if any.
+pub fn test_tee() -> Option<String> {
+    std::env::var("UMBRA_TEST_TEE").ok().filter(|v| !v.is_empty())
 }
 
 pub fn test_accel() -> String {
@@ -94,10 +103,12 @@ pub struct Umbra {
     env: Vec<(OsString, OsString)>,
 }
 
-/// `umbra run` with the real image, the test accelerator and the timeout.
+/// `umbra run` with the real image, the test accelerator and the timeout
+/// (and `--tee $UMBRA_TEST_TEE` when set, e.g. `tdx-emu` with
+/// `UMBRA_KERNEL` pointing at the emulation image: the suite as a TD).
 pub fn umbra_run() -> Umbra {
     Umbra {
-        options: Vec::new(),
+        options: test_tee().map(|tee| vec!["--tee".into(), tee.into()]).unwrap_or_default(),
         kernel: Some(kernel_image()),
         accel: Some(test_accel()),
         timeout: Some(TIMEOUT_SECS),

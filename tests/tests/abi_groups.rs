@@ -86,6 +86,18 @@ macro_rules! suites {
 
 suites!(files, dirs, meta, fds, memory, proc);
 
+/// Pipes, FIFO opens and waits with the two ends on two CPUs.
+#[test]
+fn fds_on_two_cpus() {
+    let binary = build("abi_fds", Libc::Musl);
+    umbra_run()
+        .opts(["--smp".to_string(), "2".to_string(), "--add".to_string(), format!("{}:/bin/abi_fds", binary.display())])
+        .guest(&["/bin/abi_fds"])
+        .assert_stdout_lacks("FAIL ")
+        .assert_stdout_contains("abi_fds: ok (")
+        .assert_code(0);
+}
+
 /// Booting a test program as `/init` on Debian's Linux kernel.
 mod linux_compare {
     use super::*;
@@ -129,11 +141,11 @@ mod linux_compare {
         out.extend_from_slice(header.as_bytes());
         out.extend_from_slice(name.as_bytes());
         out.push(0);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
         out.extend_from_slice(data);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
     }

@@ -11,9 +11,7 @@
 //! Not working yet, because the kernel lacks what they need:
 //! - `mkfifo` makes the node but opening a FIFO fails with `ENXIO`
 //!   (ignored test below; FIFOs are being added separately);
-//! - `dmesg` (syslog(2) / klogctl is `ENOSYS`: no kernel log buffer for
-//!   user space), `linux32`/`linux64` (personality(2) is `ENOSYS`),
-//!   `ionice` (ioprio_get/ioprio_set are `ENOSYS`), `hwclock` (no
+//! - `ionice` (ioprio_get/ioprio_set are `ENOSYS`), `hwclock` (no
 //!   `/dev/rtc`), `hostid`, `logger`, `nc`, `ping`, `wget` and the other
 //!   network applets (no sockets), `logname`/`who` (no utmp: `who` prints
 //!   nothing, as on a system without logins).
@@ -393,7 +391,8 @@ fn busybox_sh_jobs_and_signals() {
          sleep 10 & sleep 10 & jobs > j; jobs -p > jp; \
          echo jobs:$(grep -c Running j) jobs-p:$(grep -c \"^$!\\$\" jp) $(wc -l < jp); kill %1 %2; wait; \
          sh -c 'kill -KILL $$'; echo kill-9:$?; \
-         sleep 10 & kill -INT $!; wait $!; echo sigint:$?; \
+         sh -c 'kill -INT $$'; echo sigint:$?; \
+         sleep 2 & while [ \"$(cat /proc/$!/comm)\" != sleep ]; do :; done; kill -INT $!; wait $!; echo bg-ignores-int:$?; \
          sleep 10 & kill -HUP $!; wait $!; echo sighup:$?; \
          echo kill-l:$(kill -l 15) $(kill -l TERM); \
          trap 'echo trapped:INT' INT; kill -INT $$; trap - INT; \
@@ -414,6 +413,7 @@ fn busybox_sh_jobs_and_signals() {
             "jobs:2 jobs-p:1 2",
             "kill-9:137",
             "sigint:130",
+            "bg-ignores-int:0",
             "sighup:129",
             "kill-l:TERM 15",
             "trapped:INT",
@@ -454,13 +454,17 @@ fn busybox_applets_proc_and_system() {
          setsid true && echo setsid:ok; \
          echo stty:$(stty size); \
          echo uname-r:$(uname -r); \
-         echo nproc:$(nproc)",
+         echo nproc:$(nproc); \
+         echo linux32:$(linux32 uname -m) $(linux32 sh -c 'arch; linux64 uname -m') $(uname -m); \
+         echo dmesg:$(dmesg | grep -c '^\\[ *[0-9]*\\.[0-9]\\{6\\}\\] apic: x2APIC on'); \
+         echo dmesg-r:$(dmesg -r | grep -c '^<6>\\[ *[0-9]*\\.[0-9]\\{6\\}\\] apic: x2APIC on'); \
+         dmesg -c > /dev/null; echo dmesg-c:$(dmesg | grep -c x2APIC)",
         &[
             "ps:1",
             "top:1 1",
             "free:1",
             "df:1024 /mnt/t",
-            "none on /mnt/t type tmpfs (rw,relatime)",
+            "none on /mnt/t type tmpfs (rw,relatime,size=1024k)",
             "stat-f:tmpfs",
             "pidof:1",
             "killall:ok",
@@ -471,6 +475,10 @@ fn busybox_applets_proc_and_system() {
             "stty:24 80",
             "uname-r:6.12.0-umbra",
             "nproc:1",
+            "linux32:i686 i686 x86_64 x86_64",
+            "dmesg:1",
+            "dmesg-r:1",
+            "dmesg-c:0",
         ],
     );
 }

@@ -92,7 +92,7 @@ fn every_ktest_passes_in_the_emulated_snp_guest_on_two_cpus() {
 
 #[test]
 fn double_validation_terminates_the_guest() {
-    let out = snp(&[], &["ktest", "--ignored", "double_validation_is_fatal"]);
+    let out = snp(&["--append", "umbra.snp_emu_fatal_tests"], &["ktest", "--ignored", "double_validation_is_fatal"]);
     out.assert_code(125);
     out.assert_stdout_contains("snp: fatal: PVALIDATE(validate, 4K)");
     out.assert_stdout_contains("the page was already validated (double validation)");

@@ -1,7 +1,8 @@
 //! `umbra run`'s userland: Debian's static busybox by default, the bare
 //! kernel monitor with `--userland none` (`--no-busybox`). Also how the
 //! kernel picks between a program and a monitor word, busybox `poweroff`,
-//! `reboot` and `halt` over reboot(2), and PID 1 under signals.
+//! `reboot` and `halt` over reboot(2), PID 1 under signals, and syscalls
+//! applets need (fallocate, syslog).
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -198,4 +199,26 @@ fn init_dies_of_a_fault() {
         .assert_code(139)
         .assert_stdout_line("faulting")
         .assert_stdout_lacks("survived");
+}
+
+// ------------------------------------------------------------ syscalls applets need
+
+/// fallocate(2), which busybox `fallocate` calls: growth, KEEP_SIZE and
+/// Linux 6.12's errors (tests/programs/fallocate.c).
+#[test]
+fn fallocate_sizes_and_errors() {
+    let program = musl_program("fallocate");
+    let out = umbra_run().opts(["--add", &add(&program, "/bin/fallocate-test")]).guest(&["/bin/fallocate-test"]);
+    assert!(!out.stdout.contains("FAIL "), "{out:?}");
+    out.assert_stdout_line("0 failures").assert_code(0);
+}
+
+/// syslog(2), which busybox `dmesg` calls: the kernel log buffer's
+/// records and Linux's errors (tests/programs/syslog.c).
+#[test]
+fn syslog_records_and_errors() {
+    let program = musl_program("syslog");
+    let out = umbra_run().opts(["--add", &add(&program, "/bin/syslog-test")]).guest(&["/bin/syslog-test"]);
+    assert!(!out.stdout.contains("FAIL "), "{out:?}");
+    out.assert_stdout_line("0 failures").assert_code(0);
 }

@@ -23,6 +23,8 @@
 //! | [`reference`] | expected measurements (`umbra-verify measure`) |
 //! | [`policy`], [`verdict`] | what is expected, what was found |
 
+#![forbid(unsafe_code)]
+
 pub mod bytes;
 pub mod eventlog;
 pub mod policy;

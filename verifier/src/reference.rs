@@ -15,9 +15,10 @@
 //!   loaded bytes from `__text_start` to `__data_start` (text, rodata,
 //!   ktests: kernel/linker.ld), i.e. the ELF's PT_LOAD contents at those
 //!   physical addresses, gaps zero-filled as the image builder does.
-//! - snp_measurement (snp-emu, proposed): the same digest as MRTD, the
-//!   emulator's stand-in for the launch digest. A real SNP launch digest
-//!   (OVMF + kernel-hashes table) is not computed here yet.
+//! - snp_measurement (snp-emu, tee/src/emu/snp/attest.rs): the SNP launch
+//!   digest ([`snp_launch_digest`]) over the same bytes, loaded at their
+//!   physical address with the kernel at KERNEL_PHYS. A real SNP launch
+//!   digest (OVMF + kernel-hashes table) is not computed here yet.
 //! - Events (CCEL, CC MR index 3 = RTMR2, proposed for the guest's boot
 //!   measurement): SHA-384 of the kernel command line bytes exactly as
 //!   the kernel got them (no trailing NUL), and SHA-384 of the initramfs
@@ -104,8 +105,13 @@ impl Reference {
     }
 }
 
-/// MRTD of a kernel ELF as tdx-emu measures it.
-pub fn kernel_mrtd(elf: &[u8]) -> Result<[u8; 48], String> {
+/// Where the loader puts the kernel's first byte (kernel/linker.ld
+/// KERNEL_PHYS; SeaBIOS boots, which the emulators use, load it there).
+pub const KERNEL_PHYS: u64 = 0x100_0000;
+
+/// The kernel's measured bytes, [__text_start, __data_start), and the
+/// physical address they load at (with the kernel at KERNEL_PHYS).
+pub fn kernel_measured_bytes(elf: &[u8]) -> Result<(Vec<u8>, u64), String> {
     let file = ElfFile64::<Endianness>::parse(elf).map_err(|e| format!("kernel ELF: {e}"))?;
     let symbol = |name: &str| {
         file.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address()).ok_or(format!("kernel ELF: no symbol {name}"))
@@ -129,16 +135,48 @@ pub fn kernel_mrtd(elf: &[u8]) -> Result<[u8; 48], String> {
             image[(lo - start) as usize..(hi - start) as usize].copy_from_slice(src);
         }
     }
-    Ok(sha384(&image))
+    Ok((image, start))
+}
+
+/// MRTD of a kernel ELF as tdx-emu measures it.
+pub fn kernel_mrtd(elf: &[u8]) -> Result<[u8; 48], String> {
+    Ok(sha384(&kernel_measured_bytes(elf)?.0))
+}
+
+/// SNP launch digest of `image` loaded at `gpa`, as snp-emu computes it
+/// (the firmware's SNP_LAUNCH_UPDATE chaining, ABI 56860 PAGE_INFO): per
+/// 4 KiB page (the last zero-padded), PAGE_INFO = digest so far (48) ||
+/// SHA-384(page) (48) || length 0x70 (u16) || page type 1 (NORMAL) ||
+/// IMI 0 || VMPL3/2/1 permissions 0 || reserved || GPA (u64); the digest
+/// becomes SHA-384(PAGE_INFO).
+pub fn snp_launch_digest(image: &[u8], gpa: u64) -> [u8; 48] {
+    let mut digest = [0u8; 48];
+    for (i, page) in image.chunks(4096).enumerate() {
+        let mut padded = [0u8; 4096];
+        padded[..page.len()].copy_from_slice(page);
+        let mut info = [0u8; 0x70];
+        info[..48].copy_from_slice(&digest);
+        info[48..96].copy_from_slice(&sha384(&padded));
+        info[0x60..0x62].copy_from_slice(&0x70u16.to_le_bytes());
+        info[0x62] = 1;
+        info[0x68..0x70].copy_from_slice(&gpa.wrapping_add(i as u64 * 4096).to_le_bytes());
+        digest = sha384(&info);
+    }
+    digest
+}
+
+/// MEASUREMENT of a kernel ELF as snp-emu reports it.
+pub fn kernel_snp_measurement(elf: &[u8]) -> Result<[u8; 48], String> {
+    let (image, gpa) = kernel_measured_bytes(elf)?;
+    Ok(snp_launch_digest(&image, gpa))
 }
 
 /// Reference values for a kernel ELF, a command line and an initramfs.
 pub fn compute(kernel_elf: Option<&[u8]>, cmdline: Option<&[u8]>, initramfs: Option<&[u8]>) -> Result<Reference, String> {
     let mut r = Reference::default();
     if let Some(elf) = kernel_elf {
-        let m = kernel_mrtd(elf)?;
-        r.mrtd = Some(m);
-        r.snp_measurement = Some(m);
+        r.mrtd = Some(kernel_mrtd(elf)?);
+        r.snp_measurement = Some(kernel_snp_measurement(elf)?);
     }
     if let Some(c) = cmdline {
         r.events.push(ExpectedEvent { mr_index: MR_INDEX_RTMR2, digest: sha384(c), description: "kernel command line".into() });
@@ -160,5 +198,28 @@ mod tests {
         assert_eq!(Reference::from_json(&text).unwrap(), r);
         assert!(Reference::from_json("{}").is_err());
         assert!(Reference::from_json(r#"{"format":"umbra-reference-v1","mrtd":"00"}"#).is_err());
+    }
+}
+
+#[cfg(test)]
+mod launch_digest_tests {
+    use super::*;
+
+    #[test]
+    fn launch_digest_chains_pages_and_gpas() {
+        let image: Vec<u8> = (0..2 * 4096 + 5).map(|i| (i % 251) as u8).collect();
+        let d = snp_launch_digest(&image, KERNEL_PHYS);
+        assert_ne!(d, snp_launch_digest(&image, KERNEL_PHYS + 4096), "the GPA is measured");
+        let mut changed = image.clone();
+        changed[2 * 4096 + 4] ^= 1;
+        assert_ne!(d, snp_launch_digest(&changed, KERNEL_PHYS), "the partial last page is measured");
+        // One page by hand: PAGE_INFO over a zero digest.
+        let page = [7u8; 4096];
+        let mut info = [0u8; 0x70];
+        info[48..96].copy_from_slice(&sha384(&page));
+        info[0x60] = 0x70;
+        info[0x62] = 1;
+        info[0x68..0x70].copy_from_slice(&KERNEL_PHYS.to_le_bytes());
+        assert_eq!(snp_launch_digest(&page, KERNEL_PHYS), sha384(&info));
     }
 }

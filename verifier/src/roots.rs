@@ -53,7 +53,7 @@ fn build_tdx_roots() -> Vec<Root> {
     let test_root = certs_from_pem(test_chain.as_bytes()).ok().and_then(|mut v| v.pop()).expect("test chain parses");
     vec![
         one("Intel SGX Root CA", RootKind::Real, INTEL_SGX_ROOT_CA),
-        Root { name: "Umbra TEST SGX Root CA", kind: RootKind::Test, cert: test_root },
+        Root { name: "Umbra TEST-ONLY SGX Root CA", kind: RootKind::Test, cert: test_root },
     ]
 }
 
@@ -64,7 +64,7 @@ fn build_snp_roots() -> Vec<Root> {
         one("AMD ARK-Milan", RootKind::Real, AMD_ARK_MILAN),
         one("AMD ARK-Genoa", RootKind::Real, AMD_ARK_GENOA),
         one("AMD ARK-Turin", RootKind::Real, AMD_ARK_TURIN),
-        Root { name: "Umbra TEST ARK", kind: RootKind::Test, cert: test_root },
+        Root { name: "Umbra TEST-ONLY ARK", kind: RootKind::Test, cert: test_root },
     ]
 }
 

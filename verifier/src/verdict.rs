@@ -89,14 +89,16 @@ pub struct Verified {
     pub fields: Vec<(&'static str, String)>,
 }
 
-pub type Verdict = Result<Verified, (Failure, Verified)>;
+/// Ok, or the failure with what had passed before it (boxed: the error
+/// path should not make every Result large).
+pub type Verdict = Result<Verified, Box<(Failure, Verified)>>;
 
 /// The verdict as JSON: {"verdict": "pass"|"fail", "failed_check",
 /// "reason", "platform", "root", "test_root", "passed", "fields"}.
 pub fn to_json(verdict: &Verdict) -> serde_json::Value {
     let (v, failure) = match verdict {
         Ok(v) => (v, None),
-        Err((f, v)) => (v, Some(f)),
+        Err(e) => (&e.1, Some(&e.0)),
     };
     let fields: serde_json::Map<String, serde_json::Value> =
         v.fields.iter().map(|(k, val)| (k.to_string(), json!(val))).collect();
@@ -124,7 +126,8 @@ pub fn to_text(verdict: &Verdict) -> String {
             out.push('\n');
             v
         }
-        Err((f, v)) => {
+        Err(e) => {
+            let (f, v) = (&e.0, &e.1);
             out.push_str(&format!("FAIL: check `{}` failed: {}\n", f.check.name(), f.why));
             v
         }

@@ -175,7 +175,7 @@ pub fn certs_from_pem(text: &[u8]) -> Result<Vec<Cert>, String> {
         }
         let after = &rest[start..];
         let end = after.find(END).ok_or("PEM block without an END line")? + END.len();
-        let (_, der) = der::pem::decode_vec(after[..end].as_bytes()).map_err(|e| format!("PEM: {e}"))?;
+        let (_, der) = der::pem::decode_vec(&after.as_bytes()[..end]).map_err(|e| format!("PEM: {e}"))?;
         out.push(Cert::from_der(&der)?);
         rest = &after[end..];
     }

@@ -48,9 +48,12 @@ fn snp_report_pass_and_fail() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(v["verdict"], "pass");
     assert_eq!(v["platform"], "sev-snp");
-    let (code, out) = run(bin().args(["snp", "--allow-test-roots", "--nonce", "01", "--report"]).arg(&r));
+    let (code, out) = run(bin().args(["snp", "--nonce", "01", "--report"]).arg(&r));
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("cert-chain"), "{out}");
+    let (code, out) = run(bin().args(["snp", "--nonce", "01", "--report"]).arg(&r).arg("--certs").arg(&c));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("test-root"), "{out}");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use verifier::tdx::quote;
 use verifier::{testgen, Policy};
 
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 fn honest_quote() -> &'static [u8] {

@@ -29,7 +29,7 @@ fn chain() -> SnpChain {
 fn failed(raw: &[u8], chain: &SnpChain, p: &Policy) -> Check {
     match verifier::snp::verify(raw, chain, p) {
         Ok(v) => panic!("verified but should not have: {v:?}"),
-        Err((f, _)) => f.check,
+        Err(e) => e.0.check,
     }
 }
 
@@ -38,7 +38,7 @@ fn honest_report_verifies_from_table_and_pem() {
     let r = testgen::snp_report(&fields());
     let v = verifier::snp::verify(&r, &chain(), &policy()).expect("honest report verifies");
     assert!(v.test_root);
-    assert_eq!(v.root, "Umbra TEST ARK");
+    assert_eq!(v.root, "Umbra TEST-ONLY ARK");
     let pem = SnpChain::from_any(testkeys::snp_chain_pem().as_bytes()).unwrap();
     verifier::snp::verify(&r, &pem, &policy()).expect("with the PEM chain too");
     // Without the ARK: the built-in (test) ARK that signed the ASK is used.
@@ -87,7 +87,12 @@ fn debug_policy_is_refused_unless_allowed() {
 #[test]
 fn missing_or_foreign_certificates() {
     let r = testgen::snp_report(&fields());
-    assert_eq!(failed(&r, &SnpChain::default(), &policy()), Check::CertChain);
+    // No certificates: only the test VCEK can be assumed, and only with
+    // test roots allowed (snp-emu's reports come without certificates).
+    let v = verifier::snp::verify(&r, &SnpChain::default(), &policy()).expect("test VCEK assumed");
+    assert!(v.test_root);
+    let no_test = Policy { allow_test_roots: false, ..policy() };
+    assert_eq!(failed(&r, &SnpChain::default(), &no_test), Check::CertChain);
     // The VCEK and ASK swapped: the chain does not verify.
     let c = chain();
     let swapped = SnpChain { certs: vec![c.certs[1].clone(), c.certs[0].clone()] };
@@ -111,7 +116,7 @@ fn every_flipped_byte_fails_with_the_right_check() {
         bad[at] ^= 1;
         let check = failed(&bad, &c, &p);
         let allowed: &[Check] = match at {
-            0..=3 => &[Check::ReportSignature], // version 3 -> 2 still parses
+            // Version 3 -> 2 still parses: the signature catches it.
             0x34..=0x37 => &[Check::Header],
             0x48 => &[Check::ReportSignature, Check::Header, Check::CertChain],
             0..=0x29F => &[Check::ReportSignature],
@@ -138,7 +143,7 @@ fn flipped_certificate_bytes_fail_the_chain() {
             Ok(c) => {
                 let check = match verifier::snp::verify(&r, &c, &policy()) {
                     Ok(_) => panic!("table byte {at:#x} flipped and the report still verified"),
-                    Err((f, _)) => f.check,
+                    Err(e) => e.0.check,
                 };
                 assert!(matches!(check, Check::CertChain | Check::UnknownRoot), "table byte {at:#x}: {check:?}");
             }
@@ -175,4 +180,35 @@ fn real_milan_ask_verifies_under_built_in_ark() {
     der[n - 10] ^= 1;
     let bad = verifier::x509::Cert::from_der(&der).unwrap();
     assert!(bad.verify_signed_by(&root.cert).is_err());
+}
+
+/// A VCEK names its chip and TCB: a report from another chip or claiming
+/// another TCB does not go with it.
+#[test]
+fn vcek_must_name_the_reporting_chip_and_tcb() {
+    let chip = [0x5a; 64];
+    let tcb = u64::from_le_bytes([3, 0, 0, 0, 0, 0, 8, 115]);
+    let vcek = testgen::snp_vcek_for(&chip, tcb);
+    let c = chain();
+    let with = SnpChain { certs: vec![vcek, c.certs[1].clone(), c.certs[2].clone()] };
+    let good = testgen::snp_report(&testgen::SnpFields { chip_id: chip, reported_tcb: tcb, ..fields() });
+    verifier::snp::verify(&good, &with, &policy()).expect("same chip and TCB");
+    let other_chip = testgen::snp_report(&testgen::SnpFields { chip_id: [0x5b; 64], reported_tcb: tcb, ..fields() });
+    assert_eq!(failed(&other_chip, &with, &policy()), Check::CertChain);
+    for byte in [0usize, 1, 6, 7] {
+        let mut t = tcb.to_le_bytes();
+        t[byte] += 1;
+        let other_tcb = testgen::snp_report(&testgen::SnpFields { chip_id: chip, reported_tcb: u64::from_le_bytes(t), ..fields() });
+        assert_eq!(failed(&other_tcb, &with, &policy()), Check::CertChain, "TCB byte {byte}");
+    }
+    // Bytes 2..5 are reserved in the Milan/Genoa layout: not compared.
+    let mut t = tcb.to_le_bytes();
+    t[3] = 9;
+    let reserved = testgen::snp_report(&testgen::SnpFields { chip_id: chip, reported_tcb: u64::from_le_bytes(t), ..fields() });
+    verifier::snp::verify(&reserved, &with, &policy()).expect("reserved TCB bytes are not compared");
+    // MASK_CHIP_ID: the chip id is zero and not compared.
+    let mut masked = testgen::snp_report(&testgen::SnpFields { chip_id: [0; 64], reported_tcb: tcb, ..fields() });
+    masked[report::offsets::FLAGS] |= report::FLAGS_MASK_CHIP_ID as u8;
+    testgen::snp_sign(&mut masked);
+    verifier::snp::verify(&masked, &with, &policy()).expect("masked chip id");
 }

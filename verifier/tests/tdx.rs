@@ -59,7 +59,7 @@ fn policy(h: &Honest) -> Policy {
 fn failed(quote: &[u8], log: Option<&[u8]>, p: &Policy) -> Check {
     match verifier::tdx::verify(quote, log, p) {
         Ok(v) => panic!("verified but should not have: {v:?}"),
-        Err((f, _)) => f.check,
+        Err(e) => e.0.check,
     }
 }
 
@@ -68,7 +68,7 @@ fn honest_quote_verifies() {
     let h = honest();
     let v = verifier::tdx::verify(&h.quote, Some(&h.log), &policy(&h)).expect("honest quote verifies");
     assert!(v.test_root);
-    assert_eq!(v.root, "Umbra TEST SGX Root CA");
+    assert_eq!(v.root, "Umbra TEST-ONLY SGX Root CA");
     for c in ["format", "header", "root", "cert-chain", "qe-report-signature", "qe-report-binding", "quote-signature", "debug", "nonce", "event-log", "measurement"] {
         assert!(v.passed.contains(&c), "{c} not in {:?}", v.passed);
     }
@@ -209,4 +209,56 @@ fn real_root_chain_with_test_leaf_is_refused() {
     fix(&mut raw, q.regions().attestation_key.end + 2);
     let p = Policy { allow_test_roots: false, ..policy(&h) };
     assert_eq!(failed(&raw, Some(&h.log), &p), Check::CertChain);
+}
+
+/// A real TDX quote v4 from an Intel TDX host (a dstack test vector,
+/// published in the dstack repository's tests), with its real PCK chain:
+/// it verifies under the built-in Intel SGX Root CA, without test roots.
+fn real_quote() -> Vec<u8> {
+    let hex = include_str!("data/tdx_quote_v4_real.hex");
+    verifier::bytes::unhex(hex).expect("hex test vector")
+}
+
+/// 2027-01-01: inside the validity of every certificate in the chain.
+const REAL_NOW: u64 = 1_798_761_600;
+
+#[test]
+fn real_intel_quote_verifies_under_the_real_root() {
+    let raw = real_quote();
+    let p = Policy { now: Some(REAL_NOW), ..Default::default() };
+    let v = verifier::tdx::verify(&raw, None, &p).expect("the real quote verifies");
+    assert_eq!(v.root, "Intel SGX Root CA");
+    assert!(!v.test_root);
+    let q = quote::parse(&raw).unwrap();
+    assert_eq!(q.header.qe_vendor_id[..4], [0x93, 0x9a, 0x72, 0x33]);
+    assert_eq!(q.qe_auth_data, &core::array::from_fn::<u8, 32, _>(|i| i as u8)[..], "Intel's QE auth data: bytes 0..31");
+    assert_eq!(q.header.qe_vendor_id, testgen::INTEL_QE_VENDOR_ID);
+    assert!(q.trailing.iter().all(|&b| b == 0), "the quote buffer's zero padding");
+    // Any change to the signed part or the certificates is caught.
+    let r = q.regions();
+    for at in [0x10, r.body.start + 5, r.body.end - 1, r.signature.start, r.qe_report.start + 100, r.qe_auth_data.start, r.pck_chain.start + 200] {
+        assert!(verifier::tdx::verify(&flip(&raw, at), None, &p).is_err(), "byte {at:#x}");
+    }
+    // Expired PCK certificate (2033): refused.
+    let later = Policy { now: Some(2_000_000_000), ..Default::default() };
+    assert_eq!(failed(&raw, None, &later), Check::CertChain);
+}
+
+/// Quote v4 offsets (Intel's quote format; go-tdx-guest's abi constants):
+/// body at 0x30, MRTD at body+0x88, RTMR0 at body+0x148, REPORTDATA at
+/// body+0x208, signature data length at 0x278.
+#[test]
+fn quote_offsets_match_the_format() {
+    assert_eq!((quote::HEADER_SIZE, quote::BODY_SIZE, quote::SIGNED_END), (0x30, 0x248, 0x278));
+    let rtmr = [[0xa0; 48], [0xa1; 48], [0xa2; 48], [0xa3; 48]];
+    let raw = testgen::tdx_quote(&testgen::td_body([0x77; 48], rtmr, [0x55; 64]));
+    assert_eq!(&raw[0..8], &[4, 0, 2, 0, 0x81, 0, 0, 0]);
+    assert_eq!(&raw[0x30 + 0x88..0x30 + 0xB8], &[0x77; 48]);
+    assert_eq!(&raw[0x30 + 0x148..0x30 + 0x178], &[0xa0; 48]);
+    assert_eq!(&raw[0x30 + 0x1D8..0x30 + 0x208], &[0xa3; 48]);
+    assert_eq!(&raw[0x30 + 0x208..0x30 + 0x248], &[0x55; 64]);
+    let sig_len = u32::from_le_bytes(raw[0x278..0x27C].try_into().unwrap()) as usize;
+    assert_eq!(raw.len(), 0x27C + sig_len);
+    // Certification data type 6 right after signature and attestation key.
+    assert_eq!(&raw[0x27C + 128..0x27C + 130], &[6, 0]);
 }

@@ -25,19 +25,21 @@ const MMIO_WINDOW: core::ops::Range<u64> = 0xfe00_0000..0x1_0000_0000;
 
 struct IoApic {
     info: IoApicInfo,
+    /// Its register window, mapped for MMIO (shared, uncached).
+    base: usize,
     /// Redirection entries (max redirection entry + 1).
     lines: u32,
 }
 
 impl IoApic {
     fn base(&self) -> usize {
-        crate::mm::paddr_to_vaddr(u64::from(self.info.address))
+        self.base
     }
 
     fn read(&self, register: u32) -> u32 {
         let base = self.base();
-        // SAFETY: `base` is this I/O APIC's register window (checked to be in the MMIO hole, which the direct map
-        // covers, uncached by the MTRRs); IOREGSEL/IOWIN accesses only program interrupt routing. Callers hold
+        // SAFETY: `base` maps this I/O APIC's register window (in the MMIO hole, checked; uncached, shared with
+        // the host that emulates it); IOREGSEL/IOWIN accesses only program interrupt routing. Callers hold
         // IO_APICS' lock, so select+access is not interleaved.
         unsafe {
             core::ptr::write_volatile((base + IOREGSEL) as *mut u32, register);
@@ -90,7 +92,14 @@ pub fn init(rsdp: Option<u64>) {
             log::warn!("ioapic: id {} at {:#x} is outside the MMIO window: ignored", info.id, info.address);
             continue;
         }
-        let mut apic = IoApic { info, lines: 0 };
+        let base = match crate::mm::dma::map_mmio(u64::from(info.address), 0x20) {
+            Ok(base) => base,
+            Err(error) => {
+                log::warn!("ioapic: id {} at {:#x}: cannot map its registers ({:?}): ignored", info.id, info.address, error);
+                continue;
+            }
+        };
+        let mut apic = IoApic { info, base, lines: 0 };
         let version = apic.read(REG_VERSION);
         apic.lines = ((version >> 16) & 0xff) + 1;
         for line in 0..apic.lines {

@@ -265,12 +265,35 @@ fn window_entry(vaddr: usize, create: bool) -> Result<Option<&'static AtomicU64>
     Ok(Some(&unsafe { table(table_paddr) }[index(vaddr, 1)]))
 }
 
+/// Cache-disable and write-through: device registers must not be cached.
+const UNCACHED: u64 = (1 << 4) | (1 << 3);
+
+/// Map the device registers at `[paddr, paddr + len)` for MMIO and return
+/// the address of `paddr`: in the shared window, with the platform's shared
+/// bits (the host emulates devices: on TDX an access is a #VE the kernel
+/// turns into a TDVMCALL; a private mapping would reach nothing the host
+/// can serve), uncached. Permanent (devices do not go away). Never for RAM.
+pub fn map_mmio(paddr: u64, len: u64) -> Result<usize, DmaError> {
+    let start = paddr & !(PAGE_SIZE as u64 - 1);
+    let end = paddr.checked_add(len).filter(|_| len > 0).ok_or(DmaError::OutsideWindow)?.next_multiple_of(PAGE_SIZE as u64);
+    if end > WINDOW_SPAN {
+        return Err(DmaError::OutsideWindow);
+    }
+    map_window_with(PhysRange { start, end }, UNCACHED)?;
+    Ok(SHARED_WINDOW + paddr as usize)
+}
+
 fn map_window(range: PhysRange) -> Result<(), OutOfMemory> {
-    let flags = Pte::PRESENT | Pte::WRITABLE | nx_bit() | backend().shared_pte_bits();
+    map_window_with(range, 0)
+}
+
+fn map_window_with(range: PhysRange, extra: u64) -> Result<(), OutOfMemory> {
+    let flags = Pte::PRESENT | Pte::WRITABLE | nx_bit() | backend().shared_pte_bits() | extra;
     let _serialised = WINDOW_LOCK.lock();
     for paddr in (range.start..range.end).step_by(PAGE_SIZE) {
         let entry = window_entry(SHARED_WINDOW + paddr as usize, true)?.expect("created");
-        // Was not present: no stale translation to flush.
+        // Was not present (or, for MMIO mapped twice, the same): no stale
+        // translation to flush.
         entry.store(paddr | flags, Ordering::Release);
     }
     Ok(())

@@ -28,7 +28,9 @@ extern "C" {
     static umbra_ap_trampoline_start: u8;
     static umbra_ap_trampoline_end: u8;
     static umbra_ap_tr_gdt_ptr: u8;
+    static umbra_ap_tr_gdt_ptr64: u8;
     static umbra_ap_tr_params: u8;
+    static umbra_ap_tr_start64: u8;
 }
 
 /// The trampoline's parameter block (layout of `tr_far32`.. in trampoline.s).
@@ -167,6 +169,9 @@ fn install_trampoline(page: u64) {
     let gdt_ptr = offset_of_symbol(core::ptr::addr_of!(umbra_ap_tr_gdt_ptr));
     let base = u32::from_le_bytes(code[gdt_ptr + 2..gdt_ptr + 6].try_into().unwrap_or_default());
     code[gdt_ptr + 2..gdt_ptr + 6].copy_from_slice(&(base + page as u32).to_le_bytes());
+    let gdt_ptr64 = offset_of_symbol(core::ptr::addr_of!(umbra_ap_tr_gdt_ptr64));
+    let base = u64::from_le_bytes(code[gdt_ptr64 + 2..gdt_ptr64 + 10].try_into().unwrap_or_default());
+    code[gdt_ptr64 + 2..gdt_ptr64 + 10].copy_from_slice(&(base + page).to_le_bytes());
     write_phys(page, &code);
 
     let (pml4, pdpt, pd) = (page + 0x1000, page + 0x2000, page + 0x3000);
@@ -207,31 +212,7 @@ fn start_one(page: u64, index: usize, apic_id: u32) -> bool {
             })))
             .collect(),
     }));
-    let template = trampoline_bytes();
-    let params_at = offset_of_symbol(core::ptr::addr_of!(umbra_ap_tr_params));
-    let far32 = u32::from_le_bytes(template[params_at..params_at + 4].try_into().unwrap_or_default());
-    let far64 = u32::from_le_bytes(template[params_at + 8..params_at + 12].try_into().unwrap_or_default());
-    // SAFETY: only the low 32 bits of EFER matter here (LME, NXE, SCE).
-    let efer = unsafe { msr::read(MSR_EFER) } as u32;
-    let params = TrampolineParams {
-        far32_offset: far32 + page as u32,
-        far32_selector: 0x18,
-        far64_offset: far64 + page as u32,
-        far64_selector: 0x08,
-        cr3: (page + 0x1000) as u32,
-        efer_low: efer & ((1 << 0) | (1 << 8) | (1 << 11)),
-        stack_top,
-        argument: start as *const ApStart as u64,
-        entry: ap_entry as *const () as u64,
-    };
-    // SAFETY: TrampolineParams is repr(C) plain data without padding.
-    let bytes = unsafe {
-        core::slice::from_raw_parts(
-            (&params as *const TrampolineParams).cast::<u8>(),
-            core::mem::size_of::<TrampolineParams>(),
-        )
-    };
-    write_phys(page + params_at as u64, bytes);
+    write_params(page, stack_top, start as *const ApStart as u64, ap_entry as *const () as u64);
 
     let woke = match AP_WAKEUP.get() {
         Some(wakeup) => wakeup(apic_id, page),
@@ -248,6 +229,68 @@ fn start_one(page: u64, index: usize, apic_id: u32) -> bool {
         core::hint::spin_loop();
     }
     false
+}
+
+/// Where the trampoline at `page` continues: stack, argument (in RDI) and
+/// the 64-bit entry point.
+fn write_params(page: u64, stack_top: u64, argument: u64, entry: u64) {
+    let template = trampoline_bytes();
+    let params_at = offset_of_symbol(core::ptr::addr_of!(umbra_ap_tr_params));
+    let far32 = u32::from_le_bytes(template[params_at..params_at + 4].try_into().unwrap_or_default());
+    let far64 = u32::from_le_bytes(template[params_at + 8..params_at + 12].try_into().unwrap_or_default());
+    // SAFETY: only the low 32 bits of EFER matter here (LME, NXE, SCE).
+    let efer = unsafe { msr::read(MSR_EFER) } as u32;
+    let params = TrampolineParams {
+        far32_offset: far32 + page as u32,
+        far32_selector: 0x18,
+        far64_offset: far64 + page as u32,
+        far64_selector: 0x08,
+        cr3: (page + 0x1000) as u32,
+        efer_low: efer & ((1 << 0) | (1 << 8) | (1 << 11)),
+        stack_top,
+        argument,
+        entry,
+    };
+    // SAFETY: TrampolineParams is repr(C) plain data without padding.
+    let bytes = unsafe {
+        core::slice::from_raw_parts(
+            (&params as *const TrampolineParams).cast::<u8>(),
+            core::mem::size_of::<TrampolineParams>(),
+        )
+    };
+    write_phys(page + params_at as u64, bytes);
+}
+
+/// Offset of the trampoline's 64-bit entry (for the ACPI multiprocessor
+/// wake-up mailbox, whose firmware enters in long mode) from the start
+/// address an [`ApWakeup`] is given.
+pub fn start64_offset() -> u64 {
+    offset_of_symbol(core::ptr::addr_of!(umbra_ap_tr_start64)) as u64
+}
+
+/// Start the AP `apic_id` from reset (INIT-SIPI-SIPI) at `entry(arg)`: long
+/// mode on the trampoline's tables (identity map of the first 2 MiB and the
+/// kernel's upper half), on a fresh 16 KiB stack, interrupts off, no IDT
+/// (it must not fault). For a TEE emulator playing firmware that parks APs
+/// in the ACPI wake-up mailbox loop before the kernel wakes them. Uses the
+/// second trampoline area below 1 MiB, so it never disturbs the kernel's.
+pub fn start_from_reset(boot: &boot::BootInfo, apic_id: u32, entry: extern "C" fn(u64) -> !, arg: u64) -> bool {
+    let Some(first) = trampoline_area(boot) else { return false };
+    let size = TRAMPOLINE_PAGES * 4096;
+    let second = boot
+        .memory_map()
+        .iter()
+        .filter(|r| matches!(r.kind, boot::RegionKind::Usable | boot::RegionKind::Reclaimable))
+        .find_map(|r| {
+            let start = r.range.start.max(first + size).max(0x1000).next_multiple_of(4096);
+            (start + size <= r.range.end.min(0x9f000)).then_some(start)
+        });
+    let Some(page) = second else { return false };
+    install_trampoline(page);
+    let stack: &'static mut [u64] = Box::leak(alloc::vec![0u64; 2048].into_boxed_slice());
+    let stack_top = stack.as_ptr() as u64 + (stack.len() * 8) as u64;
+    write_params(page, stack_top, arg, entry as *const () as u64);
+    init_sipi_sipi(apic_id, page)
 }
 
 /// The classic start-up sequence (Intel SDM 8.4.4.1 / MP spec B.4).

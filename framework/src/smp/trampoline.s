@@ -56,6 +56,28 @@ tr_long64:
     xorl    %ebp, %ebp
     jmpq    *%rax
 
+    /*
+     * 64-bit entry, for the ACPI multiprocessor wake-up mailbox (TDX): the
+     * firmware jumps here in long mode on an identity map of this page,
+     * interrupts off, with no usable stack. Same end state as above.
+     */
+    .global umbra_ap_tr_start64
+umbra_ap_tr_start64:
+    cli
+    leaq    umbra_ap_trampoline_start(%rip), %rbx   /* P: this copy's base */
+    lgdt    (tr_gdt_ptr64 - umbra_ap_trampoline_start)(%rbx)
+    movl    (tr_cr3 - umbra_ap_trampoline_start)(%rbx), %eax
+    movq    %rax, %cr3
+    movq    (tr_stack - umbra_ap_trampoline_start)(%rbx), %rsp
+    movl    $0xc0000080, %ecx
+    rdmsr
+    orl     (tr_efer - umbra_ap_trampoline_start)(%rbx), %eax
+    wrmsr
+    leaq    (tr_long64 - umbra_ap_trampoline_start)(%rbx), %rax
+    pushq   $0x08
+    pushq   %rax
+    lretq
+
     .balign 8
 tr_gdt:
     .quad   0
@@ -68,6 +90,12 @@ umbra_ap_tr_gdt_ptr:
 tr_gdt_ptr:
     .word   tr_gdt_end - tr_gdt - 1
     .long   tr_gdt - umbra_ap_trampoline_start      /* + P, patched */
+    .balign 8
+    .global umbra_ap_tr_gdt_ptr64
+umbra_ap_tr_gdt_ptr64:
+tr_gdt_ptr64:
+    .word   tr_gdt_end - tr_gdt - 1
+    .quad   tr_gdt - umbra_ap_trampoline_start      /* + P, patched */
     .balign 8
     .global umbra_ap_tr_params
 umbra_ap_tr_params:

@@ -223,6 +223,11 @@ pub trait FileSystem: Any + Send + Sync {
     fn name(&self) -> &'static str;
     /// `st_dev` of its inodes.
     fn dev(&self) -> DeviceId;
+    /// Its own mount options for `/proc/mounts`, each after a comma
+    /// (Linux's `show_options`: those that differ from the defaults).
+    fn show_options(&self) -> alloc::vec::Vec<u8> {
+        alloc::vec::Vec::new()
+    }
 }
 
 /// A fresh anonymous device number (major 0) for an in-memory filesystem,

@@ -49,6 +49,12 @@ impl OpenFile {
         Arc::new(OpenFile { path, device, flags: AtomicU32::new(kept), position: Mutex::new(0) })
     }
 
+    /// A file no `open` made (a pipe end, as Linux's `alloc_file_pseudo`):
+    /// `flags` are kept as given, without the `O_LARGEFILE` open adds.
+    pub fn new_pseudo(path: Path, flags: u32, device: Option<Arc<dyn Device>>) -> Arc<OpenFile> {
+        Arc::new(OpenFile { path, device, flags: AtomicU32::new(flags), position: Mutex::new(0) })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -243,6 +249,10 @@ impl OpenFile {
         }
         if self.path.kind() != InodeType::Dir {
             return_errno_with_message!(ENOTDIR, "getdents64 on a non-directory");
+        }
+        // iterate_dir's IS_DEADDIR: a removed directory lists nothing.
+        if self.metadata().nlink == 0 {
+            return_errno_with_message!(ENOENT, "getdents64 of a removed directory");
         }
         let mut position = self.position.lock();
         let mut writer = Dirent64Writer::new(buf);

@@ -199,6 +199,8 @@ pub fn commit(process: &Process, program: LoadedProgram) -> UserContext {
     process.set_comm_from_path(&program.filename);
     process.set_exe(program.exe);
     process.set_cmdline(program.cmdline, program.environ);
+    // x86-64's set_personality_64bit: a 64-bit exec drops READ_IMPLIES_EXEC.
+    process.set_personality(process.personality() & !crate::syscall::personality::READ_IMPLIES_EXEC);
     if let Some(done) = process.vfork_done.lock().take() {
         done.complete();
     }

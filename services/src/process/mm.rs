@@ -304,6 +304,9 @@ impl Mm {
     /// `mremap(2)`: moves are done by moving the page-table entries' frames.
     pub fn mremap(&self, addr: u64, old_len: u64, new_len: u64, flags: u32, new_addr: u64) -> Result<u64> {
         let remap = self.state.lock().vmas.mremap(addr, old_len, new_len, flags, new_addr)?;
+        // First what the move replaced (MREMAP_FIXED's target range), so
+        // that it does not take the pages that travel there with it.
+        self.unmap_ranges(&remap.unmapped);
         if let Some((from, to, len)) = remap.moved {
             let mut offset = 0;
             while offset < len {
@@ -316,7 +319,6 @@ impl Mm {
                 offset += PAGE_SIZE;
             }
         }
-        self.unmap_ranges(&remap.unmapped);
         Ok(remap.addr)
     }
 }

@@ -2,7 +2,8 @@
 //! process table, and "current".
 //!
 //! Owns: [`Process`] (pid, parent and children, address space, files,
-//! credentials, limits, signal actions, how it ended) and [`Thread`] (one
+//! credentials, limits, signal actions, job-control state, interval
+//! timers, how it ended) and [`Thread`] (one
 //! per process for now: its tid is the pid; the register state lives with
 //! the task loop in [`super::task`]). A thread's kernel task carries an
 //! `Arc<Thread>` as its data, which is how [`current_thread`] finds it.
@@ -11,6 +12,8 @@
 //! swaps its [`Mm`]; `exit_group` or a fatal signal marks it exiting, its
 //! task then releases its resources and leaves it a zombie
 //! ([`Process::exit_status`] set) until the parent's `wait4` reaps it.
+//! A stop signal parks the (only) thread in [`Process::stop_and_wait`]
+//! until SIGCONT or SIGKILL; with threads, all of them must park there.
 
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
@@ -102,6 +105,8 @@ pub struct Process {
     environ: Mutex<Vec<u8>>,
     /// When the process was created, ns since boot.
     start_ns: u64,
+    /// personality(2)'s execution domain and flags (copied by fork).
+    personality: AtomicU32,
 }
 
 /// The completion a `vfork` parent waits for.
@@ -198,6 +203,7 @@ impl Process {
             cmdline: Mutex::new(Vec::new()),
             environ: Mutex::new(Vec::new()),
             start_ns: framework::arch::tsc::monotonic_ns(),
+            personality: AtomicU32::new(0),
         });
         PROCESSES.write().insert(pid, Arc::downgrade(&process));
         process
@@ -284,6 +290,16 @@ impl Process {
         *self.environ.lock() = environ;
     }
 
+    /// personality(2)'s value (`PER_LINUX`, 0, unless changed).
+    pub fn personality(&self) -> u32 {
+        self.personality.load(Ordering::Relaxed)
+    }
+
+    /// Set by personality(2) and exec; copied by fork. Returns the old one.
+    pub fn set_personality(&self, value: u32) -> u32 {
+        self.personality.swap(value, Ordering::Relaxed)
+    }
+
     /// Creation time, ns since boot.
     pub fn start_ns(&self) -> u64 {
         self.start_ns
@@ -329,7 +345,10 @@ impl Process {
                 self.notify_parent_job(JobEvent::Continued);
             }
         }
-        if sig != SIGKILL && self.sigactions.lock().is_ignored(sig) {
+        // Blocked signals are never dropped: the action may change before
+        // they are unblocked, and `rt_sigtimedwait` takes them (Linux's
+        // `sig_ignored`).
+        if sig != SIGKILL && self.sigactions.lock().is_ignored(sig) && !self.blocks(sig) {
             return;
         }
         if self.init_ignores(sig) {
@@ -350,6 +369,12 @@ impl Process {
         if sig == SIGKILL {
             self.continued.wake_all();
         }
+    }
+
+    /// Does the process's thread block `sig`?
+    fn blocks(&self, sig: u32) -> bool {
+        let thread = self.thread.lock().upgrade();
+        thread.is_some_and(|t| t.state.lock().sigmask.contains(sig))
     }
 
     /// Drop the pending signals of `set`.
@@ -476,6 +501,16 @@ pub fn last_pid() -> Pid {
 /// Every live process (zombies included).
 pub fn all_processes() -> Vec<Arc<Process>> {
     PROCESSES.read().values().filter_map(Weak::upgrade).collect()
+}
+
+/// Linux's `will_become_orphaned_pgrp`: no live member of group `pgid`
+/// has a parent (other than init) in another group of the same session,
+/// so no shell is left to continue it after a stop: SIGTSTP, SIGTTIN and
+/// SIGTTOU then do nothing, and a tty read from it gets EIO.
+pub fn is_pgrp_orphaned(pgid: Pid) -> bool {
+    !all_processes().iter().filter(|p| p.pgid() == pgid && p.exit_status().is_none()).any(|p| {
+        p.parent().is_some_and(|parent| parent.pid() != 1 && parent.pgid() != pgid && parent.sid() == p.sid())
+    })
 }
 
 /// Per-thread state.

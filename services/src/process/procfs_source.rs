@@ -35,6 +35,8 @@ fn info(process: &Arc<Process>) -> ProcessInfo {
         b'Z'
     } else if is_current {
         b'R'
+    } else if process.job.try_lock().is_some_and(|job| job.is_stopped()) {
+        b'T'
     } else {
         b'S'
     };
@@ -93,6 +95,7 @@ fn mount_entry(mount: &Arc<Mount>, target: Vec<u8>) -> MountEntry {
         nosuid: flags.contains(MountFlags::NOSUID),
         nodev: flags.contains(MountFlags::NODEV),
         noexec: flags.contains(MountFlags::NOEXEC),
+        options: mount.fs().show_options(),
     }
 }
 

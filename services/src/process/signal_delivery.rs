@@ -48,8 +48,7 @@ pub type SigInfo = [u8; SIGINFO_SIZE];
 pub const SI_USER: i32 = 0;
 pub const SI_KERNEL: i32 = 0x80;
 pub const SEGV_MAPERR: i32 = 1;
-pub const CLD_EXITED: i32 = 1;
-pub const CLD_KILLED: i32 = 2;
+pub use super::wait_status::{CLD_EXITED, CLD_KILLED};
 
 fn info_header(sig: u32, code: i32) -> SigInfo {
     let mut info = [0u8; SIGINFO_SIZE];

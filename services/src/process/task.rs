@@ -19,7 +19,7 @@ use framework::user::{self, ReturnReason, UserContext, UserException};
 use super::exec;
 use super::exec_args::ExecArgs;
 use super::mm::Access;
-use super::process::{all_processes, find_process, Ids, Process, ProcessInit, Thread};
+use super::process::{all_processes, find_process, is_pgrp_orphaned, Ids, Process, ProcessInit, Thread};
 use super::rlimit::{ResourceLimits, RLIMIT_STACK};
 use super::signal::{
     self, SigActions, SIGBUS, SIGCHLD, SIGFPE, SIGILL, SIGKILL, SIGPROF, SIGSEGV, SIGSTOP, SIGTRAP, SIGVTALRM,
@@ -213,14 +213,6 @@ fn act_on_signals(thread: &Thread, context: &mut UserContext) {
     if let Some(saved) = state.saved_mask.take() {
         state.sigmask = saved;
     }
-}
-
-/// Linux's `is_current_pgrp_orphaned`: no member of group `pgid` has a
-/// parent (other than init) in another group of the same session.
-fn is_pgrp_orphaned(pgid: u32) -> bool {
-    !all_processes().iter().filter(|p| p.pgid() == pgid && p.exit_status().is_none()).any(|p| {
-        p.parent().is_some_and(|parent| parent.pid() != 1 && parent.pgid() != pgid && parent.sid() == p.sid())
-    })
 }
 
 /// Fire the process's ITIMER_VIRTUAL / ITIMER_PROF if the thread's CPU

@@ -66,6 +66,7 @@ pub fn sys_clone(flags: u64, stack: u64, parent_tid: u64, child_tid: u64, tls: u
         exe: parent.exe(),
     });
     child.set_cmdline(parent.cmdline(), parent.environ());
+    child.set_personality(parent.personality());
     let thread = Thread::new(child.clone());
     {
         let parent_state = *ctx.thread.state.lock();

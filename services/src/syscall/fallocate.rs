@@ -13,7 +13,6 @@ use crate::return_errno_with_message;
 // include/uapi/linux/falloc.h
 const FALLOC_FL_KEEP_SIZE: u32 = 0x01;
 const FALLOC_FL_PUNCH_HOLE: u32 = 0x02;
-const FALLOC_FL_NO_HIDE_STALE: u32 = 0x04;
 const FALLOC_FL_COLLAPSE_RANGE: u32 = 0x08;
 const FALLOC_FL_ZERO_RANGE: u32 = 0x10;
 const FALLOC_FL_INSERT_RANGE: u32 = 0x20;
@@ -30,12 +29,24 @@ pub fn sys_fallocate(fd: i32, mode: u32, offset: i64, len: i64, ctx: &mut Syscal
     if offset < 0 || len <= 0 {
         return_errno_with_message!(EINVAL, "fallocate: negative offset or length not positive");
     }
-    if mode & !FALLOC_FL_SUPPORTED != 0 || mode & FALLOC_FL_NO_HIDE_STALE != 0 {
+    // NO_HIDE_STALE is a reserved code point, outside the supported mask.
+    if mode & !FALLOC_FL_SUPPORTED != 0 {
         return_errno_with_message!(EOPNOTSUPP, "fallocate: unknown mode bits");
     }
-    // Linux: punching a hole needs KEEP_SIZE; the range operations stand alone.
+    let hole_and_zero = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
+    if mode & hole_and_zero == hole_and_zero {
+        return_errno_with_message!(EOPNOTSUPP, "fallocate: PUNCH_HOLE and ZERO_RANGE together");
+    }
     if mode & FALLOC_FL_PUNCH_HOLE != 0 && mode & FALLOC_FL_KEEP_SIZE == 0 {
         return_errno_with_message!(EOPNOTSUPP, "fallocate: PUNCH_HOLE without KEEP_SIZE");
+    }
+    for alone in [FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE] {
+        if mode & alone != 0 && mode & !alone != 0 {
+            return_errno_with_message!(EINVAL, "fallocate: COLLAPSE_RANGE and INSERT_RANGE stand alone");
+        }
+    }
+    if mode & FALLOC_FL_UNSHARE_RANGE != 0 && mode & !(FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE) != 0 {
+        return_errno_with_message!(EINVAL, "fallocate: UNSHARE_RANGE only with KEEP_SIZE");
     }
     if file.is_path_only() || !file.is_writable() {
         return_errno_with_message!(EBADF, "fallocate: file not open for writing");

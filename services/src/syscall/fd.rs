@@ -2,6 +2,7 @@
 
 use super::{ok, SyscallContext, SyscallResult};
 use crate::fs::flags::{O_NONBLOCK, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL};
+use crate::fs::types::InodeType;
 use crate::uaccess;
 
 const F_GETLK: u32 = 5;
@@ -16,6 +17,7 @@ const F_UNLCK: u16 = 2;
 const FIONCLEX: u32 = 0x5450;
 const FIOCLEX: u32 = 0x5451;
 const FIONBIO: u32 = 0x5421;
+const FIONREAD: u32 = 0x541b;
 
 pub fn sys_dup(fd: i32, ctx: &mut SyscallContext) -> SyscallResult {
     ok(ctx.process.fds.lock().dup(fd)?)
@@ -65,6 +67,20 @@ pub fn sys_fcntl(fd: i32, cmd: u32, arg: u64, ctx: &mut SyscallContext) -> Sysca
     }
 }
 
+/// `fsync`, `fdatasync`: in-memory files have nothing to write back;
+/// files without an fsync operation on Linux (pipes, devices, sockets)
+/// give `EINVAL`.
+pub fn sys_fsync(fd: i32, ctx: &mut SyscallContext) -> SyscallResult {
+    let file = ctx.file(fd)?;
+    if file.is_path_only() {
+        return Err(crate::errno!(EBADF, "fsync of an O_PATH file"));
+    }
+    match file.path().kind() {
+        InodeType::File | InodeType::Dir => ok(0),
+        _ => Err(crate::errno!(EINVAL, "fsync of a file that cannot be synced")),
+    }
+}
+
 pub fn sys_ioctl(fd: i32, cmd: u32, arg: u64, ctx: &mut SyscallContext) -> SyscallResult {
     let file = ctx.file(fd)?;
     match cmd {
@@ -76,6 +92,13 @@ pub fn sys_ioctl(fd: i32, cmd: u32, arg: u64, ctx: &mut SyscallContext) -> Sysca
             let on = uaccess::read_u32(arg)? != 0;
             let flags = file.flags();
             file.set_flags(if on { flags | O_NONBLOCK } else { flags & !O_NONBLOCK })?;
+            ok(0)
+        }
+        // Regular files: the bytes from the position to the end
+        // (do_vfs_ioctl); other files ask their driver.
+        FIONREAD if file.path().kind() == InodeType::File => {
+            let left = file.metadata().size.saturating_sub(file.position());
+            uaccess::write_i32(arg, left.min(i32::MAX as u64) as i32)?;
             ok(0)
         }
         _ => ok(file.ioctl(cmd, arg)?),

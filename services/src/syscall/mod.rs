@@ -24,6 +24,7 @@ mod mman;
 mod mount;
 mod namespace;
 mod open;
+pub(crate) mod personality;
 mod pipe;
 mod poll;
 mod read_write;
@@ -31,6 +32,7 @@ mod rlimit;
 mod sched;
 mod signal;
 mod stat;
+mod syslog;
 mod sysinfo;
 mod time;
 pub(crate) mod uname;
@@ -191,9 +193,18 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_EXIT => exit::sys_exit_group(a[0], ctx),
         nr::SYS_WAIT4 => wait::sys_wait4(a[0] as i32, a[1], int(2), a[3], ctx),
         nr::SYS_KILL => signal::sys_kill(a[0] as i32, int(1), ctx),
-        nr::SYS_UNAME => uname::sys_uname(a[0]),
+        nr::SYS_UNAME => uname::sys_uname(a[0], ctx),
+        nr::SYS_PERSONALITY => personality::sys_personality(int(0), ctx),
+        nr::SYS_SYSLOG => syslog::sys_syslog(a[0] as i32, a[1], a[2] as i32, ctx),
         nr::SYS_FCNTL => fd::sys_fcntl(fd(0), int(1), a[2], ctx),
-        nr::SYS_FLOCK | nr::SYS_FSYNC | nr::SYS_FDATASYNC | nr::SYS_SYNC | nr::SYS_SYNCFS => ok(0),
+        nr::SYS_FSYNC | nr::SYS_FDATASYNC => fd::sys_fsync(fd(0), ctx),
+        // Everything is in memory: nothing to write back, nothing to lock
+        // against (no other machine shares these files).
+        nr::SYS_FLOCK | nr::SYS_SYNCFS => {
+            ctx.file(fd(0))?;
+            ok(0)
+        }
+        nr::SYS_SYNC => ok(0),
         nr::SYS_TRUNCATE => namespace::sys_truncate(a[0], a[1] as i64, ctx),
         nr::SYS_FALLOCATE => fallocate::sys_fallocate(fd(0), int(1), a[2] as i64, a[3] as i64, ctx),
         nr::SYS_FTRUNCATE => namespace::sys_ftruncate(fd(0), a[1] as i64, ctx),
@@ -244,6 +255,9 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_SETFSUID | nr::SYS_SETFSGID => ok(0),
         nr::SYS_GETSID => ids::sys_getsid(int(0), ctx),
         nr::SYS_RT_SIGPENDING => signal::sys_rt_sigpending(a[0], a[1], ctx),
+        nr::SYS_RT_SIGTIMEDWAIT => signal::sys_rt_sigtimedwait(a[0], a[1], a[2], a[3], ctx),
+        nr::SYS_RT_SIGQUEUEINFO => signal::sys_rt_sigqueueinfo(a[0] as i32, None, int(1), a[2], ctx),
+        nr::SYS_RT_TGSIGQUEUEINFO => signal::sys_rt_sigqueueinfo(a[0] as i32, Some(a[1] as i32), int(2), a[3], ctx),
         nr::SYS_SIGALTSTACK => signal::sys_sigaltstack(a[0], a[1], ctx),
         nr::SYS_UTIMENSAT => namespace::sys_utimensat(fd(0), a[1], a[2], int(3), ctx),
         nr::SYS_MKNOD => namespace::sys_mknodat(AT_FDCWD, a[0], int(1), a[2], ctx),
@@ -258,7 +272,7 @@ fn dispatch(number: u64, a: [u64; 6], ctx: &mut SyscallContext) -> SyscallResult
         nr::SYS_MOUNT => mount::sys_mount(a[0], a[1], a[2], a[3], a[4], ctx),
         nr::SYS_UMOUNT2 => mount::sys_umount2(a[0], int(1), ctx),
         nr::SYS_REBOOT => mount::sys_reboot(int(0), int(1), int(2), a[3], ctx),
-        nr::SYS_SETHOSTNAME => uname::sys_sethostname(a[0], a[1]),
+        nr::SYS_SETHOSTNAME => uname::sys_sethostname(a[0], a[1], ctx),
         nr::SYS_GETTID => ok(ctx.thread.tid()),
         nr::SYS_TKILL => signal::sys_tgkill(-1, a[0] as i32, int(1), ctx),
         nr::SYS_TIME => time::sys_time(a[0]),

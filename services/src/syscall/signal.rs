@@ -8,7 +8,7 @@ use alloc::sync::Arc;
 
 use super::{ok, SyscallContext, SyscallResult, SyscallReturn};
 use crate::process::signal::SIGSEGV;
-use crate::process::signal_delivery::{info_kill, restore_frame};
+use crate::process::signal_delivery::{info_kill, restore_frame, SIGINFO_SIZE};
 use crate::process::wait_status::ExitStatus;
 use crate::process::process::all_processes;
 use crate::process::signal::{check_signal, SigAction, SigSet, SIGACTION_SIZE, SIGSET_SIZE};
@@ -59,6 +59,43 @@ pub fn sys_rt_sigpending(set: u64, sigsetsize: u64, ctx: &mut SyscallContext) ->
     uaccess::write_bytes(set, &pending.to_le_bytes()[..sigsetsize as usize])?;
     ok(0)
 }
+
+/// `rt_sigtimedwait(set, info, timeout, sigsetsize)` (`sigwaitinfo`,
+/// `sigtimedwait`): take a pending signal of `set` (blocked ones too,
+/// which is the point) and return its number, with its `siginfo` at
+/// `info`; EAGAIN when `timeout` passes first, EINTR when another
+/// signal's handler is to run. Waits in slices (a signal of `set` is
+/// usually blocked, so nothing wakes the thread for it).
+pub fn sys_rt_sigtimedwait(set: u64, info: u64, timeout: u64, sigsetsize: u64, ctx: &mut SyscallContext) -> SyscallResult {
+    if sigsetsize != SIGSET_SIZE {
+        return_errno_with_message!(EINVAL, "rt_sigtimedwait: sigsetsize is not 8");
+    }
+    let wanted = uaccess::read_u64(set)? & !SigSet::UNBLOCKABLE.0;
+    let limit = if timeout != 0 { Some(super::time::read_timespec(timeout)?) } else { None };
+    let deadline = limit.map(|ns| framework::arch::tsc::monotonic_ns().saturating_add(ns));
+    loop {
+        let ready = ctx.process.pending_signals().0 & wanted;
+        if ready != 0 {
+            let sig = ready.trailing_zeros() + 1;
+            let siginfo = ctx.process.take_signal(sig);
+            if info != 0 {
+                uaccess::write_bytes(info, &siginfo)?;
+            }
+            return ok(sig);
+        }
+        let now = framework::arch::tsc::monotonic_ns();
+        if deadline.is_some_and(|d| now >= d) {
+            return_errno_with_message!(EAGAIN, "rt_sigtimedwait: timed out");
+        }
+        if ctx.thread.has_pending_work() {
+            return_errno_with_message!(EINTR, "rt_sigtimedwait: interrupted by another signal");
+        }
+        let nap = deadline.map_or(SIGWAIT_SLICE_NS, |d| (d - now).min(SIGWAIT_SLICE_NS));
+        crate::sync::sleep(core::time::Duration::from_nanos(nap));
+    }
+}
+
+const SIGWAIT_SLICE_NS: u64 = 5_000_000;
 
 const SS_DISABLE: u64 = 2;
 
@@ -160,6 +197,39 @@ pub fn sys_kill(pid: i32, sig: u32, ctx: &mut SyscallContext) -> SyscallResult {
         }
     };
     deliver(&targets, sig, ctx)
+}
+
+/// `SI_TKILL`: the code `tgkill` puts in the siginfo.
+const SI_TKILL: i32 = -6;
+
+/// `rt_sigqueueinfo(pid, sig, info)` (`sigqueue`) and
+/// `rt_tgsigqueueinfo(tgid, tid, sig, info)`: send `sig` with the
+/// caller's `siginfo` (its `si_signo` becomes `sig`). Only to itself may
+/// a process claim a kernel or `kill`/`tgkill` origin (`si_code >= 0` or
+/// `SI_TKILL`): EPERM otherwise, as Linux.
+pub fn sys_rt_sigqueueinfo(tgid: i32, tid: Option<i32>, sig: u32, uinfo: u64, ctx: &mut SyscallContext) -> SyscallResult {
+    let mut info: [u8; SIGINFO_SIZE] = uaccess::read_array(uinfo)?;
+    if tid.is_some_and(|t| t <= 0 || tgid <= 0) {
+        return_errno_with_message!(EINVAL, "rt_tgsigqueueinfo: bad ids");
+    }
+    let code = i32::from_le_bytes([info[8], info[9], info[10], info[11]]);
+    let target_pid = tid.unwrap_or(tgid);
+    if (code >= 0 || code == SI_TKILL) && i64::from(target_pid) != i64::from(ctx.process.pid()) {
+        return_errno_with_message!(EPERM, "rt_sigqueueinfo: may not pretend to be the kernel or kill");
+    }
+    let target = (target_pid > 0)
+        .then(|| find_process(target_pid as u32))
+        .flatten()
+        .filter(|p| p.pid() == tgid as u32 && p.exit_status().is_none());
+    let Some(target) = target else {
+        return_errno_with_message!(ESRCH, "rt_sigqueueinfo: no such process");
+    };
+    if sig != 0 {
+        check_signal(sig)?;
+        info[0..4].copy_from_slice(&(sig as i32).to_le_bytes());
+        target.send_signal_info(sig, info);
+    }
+    ok(0)
 }
 
 /// `tgkill(tgid, tid, sig)`; `tkill` passes tgid -1.

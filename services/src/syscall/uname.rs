@@ -2,7 +2,8 @@
 
 use alloc::vec::Vec;
 
-use super::{ok, SyscallResult};
+use super::personality::{PER_LINUX32, PER_MASK};
+use super::{ok, SyscallContext, SyscallResult};
 use crate::return_errno_with_message;
 use crate::sync::Mutex;
 use crate::uaccess;
@@ -37,12 +38,22 @@ pub fn utsname_bytes() -> [u8; FIELD * 6] {
     out
 }
 
-pub fn sys_uname(buf: u64) -> SyscallResult {
-    uaccess::write_bytes(buf, &utsname_bytes())?;
+/// `uname`: under the `PER_LINUX32` personality (`linux32`, `setarch
+/// i686`) the machine is `i686`, as Linux's `override_architecture` has it.
+pub fn sys_uname(buf: u64, ctx: &SyscallContext) -> SyscallResult {
+    let mut bytes = utsname_bytes();
+    if ctx.process.personality() & PER_MASK == PER_LINUX32 {
+        bytes[4 * FIELD..5 * FIELD].fill(0);
+        field(&mut bytes, 4, b"i686");
+    }
+    uaccess::write_bytes(buf, &bytes)?;
     ok(0)
 }
 
-pub fn sys_sethostname(name: u64, len: u64) -> SyscallResult {
+pub fn sys_sethostname(name: u64, len: u64, ctx: &super::SyscallContext) -> SyscallResult {
+    if !ctx.process.credentials().is_root() {
+        return_errno_with_message!(EPERM, "sethostname needs CAP_SYS_ADMIN");
+    }
     if len > 64 {
         return_errno_with_message!(EINVAL, "host name longer than 64 bytes");
     }

@@ -16,21 +16,48 @@ use super::termios::*;
 use crate::error::Result;
 use crate::fs::devfs::{CONSOLE, TTY, TTY_S0};
 use crate::fs::device::{register_char_device, Device, PollEvents};
+use crate::process::process::is_pgrp_orphaned;
+use crate::process::signal::SIGTTIN;
 use crate::sync::Mutex;
 use crate::{return_errno_with_message, uaccess};
 
 const INPUT_POLL: Duration = Duration::from_millis(5);
+/// How often the input poller drains the UART while nobody reads.
+const BACKGROUND_POLL: Duration = Duration::from_millis(20);
+
+static THE_CONSOLE: spin::Once<Arc<SerialConsole>> = spin::Once::new();
+static INPUT_POLLER: spin::Once<()> = spin::Once::new();
+
+/// Signal characters must act while no one reads the line (^C or ^Z
+/// during a foreground command): once user space uses the console, a
+/// kernel task drains the UART into the line discipline every
+/// [`BACKGROUND_POLL`]. Not before: the kernel monitor reads the UART
+/// itself when there is no user space.
+fn start_input_poller() {
+    INPUT_POLLER.call_once(|| {
+        framework::task::spawn("tty-input", || loop {
+            if let Some(console) = THE_CONSOLE.get() {
+                console.pump();
+            }
+            crate::sync::sleep(BACKGROUND_POLL);
+        });
+    });
+}
 
 pub struct SerialConsole {
     ldisc: Mutex<LineDiscipline>,
     winsize: Mutex<WinSize>,
     /// Foreground process group (`TIOCSPGRP`); 0 until someone sets it.
     foreground: AtomicU32,
+    /// The session the line is the controlling terminal of: the one that
+    /// last set the foreground group or called `TIOCSCTTY` (0: none yet,
+    /// no background checks).
+    session: AtomicU32,
 }
 
 impl SerialConsole {
     fn new() -> Self {
-        SerialConsole { ldisc: Mutex::new(LineDiscipline::new()), winsize: Mutex::new(WinSize::default()), foreground: AtomicU32::new(0) }
+        SerialConsole { ldisc: Mutex::new(LineDiscipline::new()), winsize: Mutex::new(WinSize::default()), foreground: AtomicU32::new(0), session: AtomicU32::new(0) }
     }
 
     /// Move waiting UART bytes into the line discipline.
@@ -61,6 +88,35 @@ impl SerialConsole {
         }
     }
 
+    /// Linux's `tty_check_change` for a read: a process of the terminal's
+    /// session outside its foreground group gets SIGTTIN (to its whole
+    /// group; the read restarts once it is continued), or EIO when SIGTTIN
+    /// is blocked or ignored or its group is orphaned.
+    fn check_background_read(&self) -> Result<()> {
+        let (foreground, session) = (self.foreground.load(Ordering::Acquire), self.session.load(Ordering::Acquire));
+        if foreground == 0 || session == 0 {
+            return Ok(());
+        }
+        let Some(thread) = crate::process::current_thread() else { return Ok(()) };
+        let process = thread.process();
+        if process.sid() != session || process.pgid() == foreground {
+            return Ok(());
+        }
+        let blocked = thread.state.lock().sigmask.contains(SIGTTIN);
+        if blocked || process.sigactions.lock().get(SIGTTIN).is_ignored() || is_pgrp_orphaned(process.pgid()) {
+            return_errno_with_message!(EIO, "read from the terminal by a background process group");
+        }
+        crate::syscall::kill_group(process.pgid(), SIGTTIN);
+        return_errno_with_message!(ERESTARTSYS, "background read: SIGTTIN")
+    }
+
+    /// Make the line the controlling terminal of the caller's session.
+    fn attach_caller_session(&self) {
+        if let Some(process) = crate::process::current_process() {
+            self.session.store(process.sid(), Ordering::Release);
+        }
+    }
+
     fn foreground_group(&self) -> u32 {
         match self.foreground.load(Ordering::Acquire) {
             0 => crate::process::find_process(1).map_or(0, |init| init.pgid()),
@@ -71,6 +127,8 @@ impl SerialConsole {
 
 impl Device for SerialConsole {
     fn read(&self, _offset: u64, buf: &mut [u8], nonblocking: bool) -> Result<usize> {
+        start_input_poller();
+        self.check_background_read()?;
         loop {
             self.pump();
             let (mut echo, mut signals) = (Vec::new(), Vec::new());
@@ -100,6 +158,7 @@ impl Device for SerialConsole {
     }
 
     fn ioctl(&self, cmd: u32, arg: u64) -> Result<i64> {
+        start_input_poller();
         match cmd {
             TCGETS => {
                 let termios = self.ldisc.lock().termios;
@@ -116,7 +175,14 @@ impl Device for SerialConsole {
             TIOCGWINSZ => uaccess::write_bytes(arg, &self.winsize.lock().to_bytes())?,
             TIOCSWINSZ => *self.winsize.lock() = WinSize::from_bytes(&uaccess::read_array::<WINSIZE_SIZE>(arg)?),
             TIOCGPGRP => uaccess::write_u32(arg, self.foreground_group())?,
-            TIOCSPGRP => self.foreground.store(uaccess::read_u32(arg)?, Ordering::Release),
+            TIOCSPGRP => {
+                let group = uaccess::read_u32(arg)?;
+                if group as i32 <= 0 {
+                    return_errno_with_message!(EINVAL, "TIOCSPGRP: bad process group");
+                }
+                self.foreground.store(group, Ordering::Release);
+                self.attach_caller_session();
+            }
             TIOCGSID => uaccess::write_u32(arg, crate::process::find_process(1).map_or(1, |init| init.sid()))?,
             FIONREAD => {
                 self.pump();
@@ -124,7 +190,8 @@ impl Device for SerialConsole {
                 uaccess::write_u32(arg, available)?;
             }
             TIOCOUTQ => uaccess::write_u32(arg, 0)?,
-            TIOCSCTTY | TIOCNOTTY => {}
+            TIOCSCTTY => self.attach_caller_session(),
+            TIOCNOTTY => {}
             _ => return_errno_with_message!(ENOTTY, "unsupported terminal ioctl"),
         }
         Ok(0)
@@ -146,8 +213,9 @@ impl Device for SerialConsole {
 
 /// Register the console as 5:0, 5:1 and 4:64.
 pub fn register() {
-    let console: Arc<dyn Device> = Arc::new(SerialConsole::new());
+    let console = THE_CONSOLE.call_once(|| Arc::new(SerialConsole::new())).clone();
+    let device: Arc<dyn Device> = console;
     for id in [TTY, CONSOLE, TTY_S0] {
-        register_char_device(id, console.clone());
+        register_char_device(id, device.clone());
     }
 }

@@ -1,8 +1,9 @@
 //! The terminal line discipline (N_TTY), reduced to what a serial console
 //! needs now: canonical mode with echo, erase (DEL/^H), kill (^U), word
 //! erase (^W), end of file (^D) and CR-to-NL on input; non-canonical mode
-//! hands bytes through (VMIN 1, VTIME ignored). ^C and ^\ become SIGINT
-//! and SIGQUIT for the caller to deliver when `ISIG` is set.
+//! hands bytes through (VMIN 1, VTIME ignored). ^C, ^\ and ^Z become
+//! SIGINT, SIGQUIT and SIGTSTP for the caller to deliver when `ISIG` is
+//! set.
 //!
 //! Input arrives with [`LineDiscipline::push_input`] and is edited lazily,
 //! when a reader asks for it, under the termios in force *then*: typed-
@@ -16,7 +17,7 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use super::termios::*;
-use crate::process::signal::{SIGINT, SIGQUIT};
+use crate::process::signal::{SIGINT, SIGQUIT, SIGTSTP};
 
 /// Longest canonical line (`N_TTY_BUF_SIZE`); further bytes are dropped.
 pub const MAX_LINE: usize = 4095;
@@ -56,6 +57,8 @@ impl LineDiscipline {
                 Some(SIGINT)
             } else if byte == t.cc[VQUIT] && byte != 0 {
                 Some(SIGQUIT)
+            } else if byte == t.cc[VSUSP] && byte != 0 {
+                Some(SIGTSTP)
             } else {
                 None
             };
@@ -122,7 +125,7 @@ impl LineDiscipline {
     /// ^C); everything else waits for a reader.
     pub fn push_input(&mut self, byte: u8, echo: &mut Vec<u8>) -> Option<u32> {
         let t = self.termios;
-        if t.lflag & ISIG != 0 && byte != 0 && (byte == t.cc[VINTR] || byte == t.cc[VQUIT]) {
+        if t.lflag & ISIG != 0 && byte != 0 && (byte == t.cc[VINTR] || byte == t.cc[VQUIT] || byte == t.cc[VSUSP]) {
             self.unprocessed.clear();
             return self.receive(byte, echo);
         }
@@ -300,6 +303,7 @@ mod tests {
         let mut echo = Vec::new();
         ld.push_input(b'a', &mut echo);
         assert_eq!(ld.push_input(3, &mut echo), Some(SIGINT));
+        assert_eq!(ld.push_input(0x1a, &mut echo), Some(SIGTSTP));
         assert_eq!(ld.available(), 0);
     }
 

@@ -16,6 +16,10 @@ use crate::platform::IoSize;
 use crate::tdx::abi::{status, vmcall, vmcall_status, VMCALL_EXPOSE_R10_R15, VMCALL_NEVER_EXPOSED};
 use crate::tdx::quote::{self, QuoteStatus};
 
+/// The quote-ready vector (bits 7:0) and the APIC id to send it to
+/// (above), from SetupEventNotifyInterrupt; 0 = none.
+static NOTIFY: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
 /// MSRs this host says do not exist (KVM's paravirtual range: this host
 /// is not KVM). TCG answers 0 for any unknown MSR instead of #GP, so
 /// without this no refusal would ever reach the guest.
@@ -82,6 +86,8 @@ pub(super) fn vmcall(frame: &mut TrapFrame, shared_bit: u64) {
         vmcall::GET_QUOTE => get_quote(frame, shared_bit),
         vmcall::SETUP_EVENT_NOTIFY_INTERRUPT => {
             if (32..=255).contains(&frame.r12) {
+                let target = u64::from(framework::arch::apic::id());
+                NOTIFY.store(frame.r12 | (target << 8), core::sync::atomic::Ordering::Release);
                 vmcall_status::SUCCESS
             } else {
                 vmcall_status::INVALID_OPERAND
@@ -185,6 +191,12 @@ fn get_quote(frame: &mut TrapFrame, shared_bit: u64) -> u64 {
     buffer.write(20, &(out_len as u32).to_le_bytes());
     buffer.write(8, &status.to_le_bytes()); // status last: it releases the guest
     super::hostile::tamper_quote_buffer(buffer.len, &|offset, bytes| buffer.write(offset, bytes));
+    // Tell the vCPU that asked for notifications (delivered once the
+    // guest takes interrupts again).
+    let notify = NOTIFY.load(core::sync::atomic::Ordering::Acquire);
+    if notify != 0 {
+        framework::arch::apic::send_ipi((notify >> 8) as u32, notify as u8);
+    }
     vmcall_status::SUCCESS
 }
 
@@ -229,16 +241,20 @@ fn serve_quote(buffer: &SharedBuffer) -> (u64, Option<alloc::vec::Vec<u8>>) {
     }
 }
 
+/// A device access the emulator refused, with the first offending page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DmaRefused(pub u64);
+
 /// The emulated host's devices touching guest memory (DMA) at `address`
 /// as a device sees it (TDX: the shared GPA), for `len` bytes. A real
 /// device can only reach shared pages; one that reaches a private page
 /// means private memory was handed to the host: recorded as the fatal
 /// [`Violation::DmaFromPrivate`] and refused.
-pub fn device_dma(address: u64, len: u64) -> Result<(), ()> {
-    let Some(state) = super::STATE.get() else { return Err(()) };
+pub fn device_dma(address: u64, len: u64) -> Result<(), DmaRefused> {
+    let Some(state) = super::STATE.get() else { return Err(DmaRefused(address)) };
     let shared_bit = 1u64 << (state.gpaw - 1);
     let gpa = address & !shared_bit;
-    let end = gpa.checked_add(len).filter(|_| len > 0).ok_or(())?;
+    let end = gpa.checked_add(len).filter(|_| len > 0).ok_or(DmaRefused(address))?;
     let first_bad = if address & shared_bit == 0 {
         Some(gpa)
     } else {
@@ -248,7 +264,7 @@ pub fn device_dma(address: u64, len: u64) -> Result<(), ()> {
         None => Ok(()),
         Some(page) => {
             record(Violation::DmaFromPrivate, page);
-            Err(())
+            Err(DmaRefused(page))
         }
     }
 }

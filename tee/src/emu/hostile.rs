@@ -86,11 +86,11 @@ pub(super) fn tamper_vmcall(frame: &mut TrapFrame, function: u64, port: u64) {
     if !enabled() || (function == vmcall::IO && rig_port(port)) || function == vmcall::REPORT_FATAL_ERROR {
         return;
     }
-    if next() % 3 == 0 {
+    if next().is_multiple_of(3) {
         return; // the truth, this time
     }
     TAMPERED.fetch_add(1, Ordering::Relaxed);
-    frame.r10 = if next() % 2 == 0 { frame.r10 } else { lie(frame.r10) };
+    frame.r10 = if next().is_multiple_of(2) { frame.r10 } else { lie(frame.r10) };
     frame.r11 = lie(frame.r11);
     frame.r12 = lie(frame.r12);
     frame.r13 = lie(frame.r13);
@@ -102,7 +102,7 @@ pub(super) fn tamper_vmcall(frame: &mut TrapFrame, function: u64, port: u64) {
 /// maybe scribble over the header or the quote. `write(offset, bytes)`
 /// writes the shared buffer; `len` is its size.
 pub(super) fn tamper_quote_buffer(len: usize, write: &dyn Fn(usize, &[u8])) {
-    if !enabled() || next() % 4 == 0 {
+    if !enabled() || next().is_multiple_of(4) {
         return;
     }
     TAMPERED.fetch_add(1, Ordering::Relaxed);

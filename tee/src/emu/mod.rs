@@ -17,6 +17,7 @@
 //! | [`measure`] | MRTD, RTMRs, TDREPORT and its MAC |
 //! | [`firmware`] | the memory map TDVF would report (unaccepted RAM) |
 //! | [`quote_service`] | the host's quote service: quote v4 under TEST keys |
+//! | [`mailbox`] | the firmware's AP wake-up mailbox and park loop |
 //! | [`hostile`] | hostile mode: the host lies in its answers |
 //! | [`ve`] | synthetic #VE with matching VE info, on request of a test |
 //!
@@ -31,6 +32,7 @@ pub mod decode;
 pub mod firmware;
 mod host;
 pub mod hostile;
+pub mod mailbox;
 pub mod measure;
 mod module;
 pub mod pages;
@@ -44,7 +46,7 @@ use boot::{BootInfo, PhysRange};
 use framework::arch::trap::{ExceptionHook, TrapFrame};
 use framework::mm::{AcceptError, MemoryAcceptor};
 
-pub use host::{device_dma, TEST_DEVICE_GPA};
+pub use host::{device_dma, DmaRefused, TEST_DEVICE_GPA};
 use measure::Measurements;
 use pages::PageMap;
 
@@ -187,6 +189,13 @@ pub fn verify_report(report: &[u8; 1024]) -> Result<(), measure::ReportMismatch>
     measure::verify_report(&key, report)
 }
 
+static BOOT_INFO: spin::Once<&'static BootInfo> = spin::Once::new();
+
+/// The boot information the emulated firmware handed over.
+fn boot_info() -> Option<&'static BootInfo> {
+    BOOT_INFO.get().copied()
+}
+
 /// Install the emulator: amend the memory map (firmware's part), set up
 /// page tracking and measurements, take over #UD. Once, on the boot CPU,
 /// after the trap tables and before mm. Returns the amended boot info.
@@ -199,6 +208,7 @@ pub fn install(boot: &'static BootInfo) -> &'static BootInfo {
     };
     firmware::amend(boot, &mut guard, firmware::ACCEPTED_BY_FIRMWARE);
     let amended: &'static BootInfo = spin::mutex::MutexGuard::leak(guard);
+    BOOT_INFO.call_once(|| amended);
     let mut ram = [PhysRange::default(); pages::MAX_REGIONS];
     let count = firmware::ram_ranges(amended, &mut ram);
     if PAGES.init(&ram[..count]).is_err() {

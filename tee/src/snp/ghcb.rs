@@ -77,6 +77,10 @@ mod kernel {
     static BACKUPS: [Page; MAX_CPUS] = [const { Page::new() }; MAX_CPUS];
     /// Set once CPU n's GHCB is shared and registered.
     static READY: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+    /// Set while CPU n sets its GHCB up, and for good if that failed (a
+    /// nested or later use then fails instead of converting the page
+    /// twice, which would be fatal).
+    static SETTING_UP: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
     /// How deep CPU n's GHCB use is nested.
     static DEPTH: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(0) }; MAX_CPUS];
 
@@ -234,8 +238,14 @@ mod kernel {
             return Err(TeeError::InvalidArgument("CPU index"));
         }
         if !READY[cpu].load(Ordering::Acquire) {
+            if SETTING_UP[cpu].swap(true, Ordering::AcqRel) {
+                return Err(TeeError::Unsupported);
+            }
+            // A failed set-up is not retried (the page may be half
+            // converted): this CPU's GHCB calls fail from then on.
             set_up(cpu)?;
             READY[cpu].store(true, Ordering::Release);
+            SETTING_UP[cpu].store(false, Ordering::Release);
         }
         let page = &GHCBS[cpu];
         let ghcb = Ghcb { base: page.base(), gpa: image_gpa(page.base() as usize) };

@@ -17,7 +17,7 @@
 use alloc::boxed::Box;
 
 use boot::PhysRange;
-use framework::mm::{DmaBuffer, Frame};
+use framework::mm::{Frame, Segment};
 
 use super::abi::{exit, msg, report, secrets, GUEST_REQ_VMM_ERR_BUSY, GUEST_REQ_VMM_ERR_INVALID_LEN, GUEST_REQ_VMM_ERR_SHIFT};
 use super::ghcb::{self, with_ghcb};
@@ -29,7 +29,17 @@ use crate::platform::TeeError;
 struct Channel {
     request: Frame,
     response: Frame,
+    /// Where the hypervisor puts the certificate table of an extended
+    /// request ([`CERTS_SIZE`]).
+    certs: Segment,
 }
+
+/// The certificate buffer: 16 KiB, as Linux's SEV_FW_BLOB_MAX_SIZE.
+pub const CERTS_SIZE: usize = 16 << 10;
+const CERTS_ORDER: u8 = 2;
+/// One certificate-table entry: GUID (16), offset u32, length u32; the
+/// table ends with an all-zero entry (GHCB spec, extended guest request).
+pub const CERT_ENTRY_SIZE: usize = 24;
 
 static CHANNEL: spin::Mutex<Option<Channel>> = spin::Mutex::new(None);
 /// GPA of the secrets page, from firmware (the TEE emulator here; the CC
@@ -88,13 +98,22 @@ fn channel(slot: &mut Option<Channel>) -> Result<&Channel, TeeError> {
     if slot.is_none() {
         let request = Frame::alloc().map_err(|_| TeeError::InvalidArgument("out of memory"))?;
         let response = Frame::alloc().map_err(|_| TeeError::InvalidArgument("out of memory"))?;
-        for frame in [&request, &response] {
-            let range = PhysRange { start: frame.paddr(), end: frame.paddr() + 4096 };
+        let certs = Segment::alloc(CERTS_ORDER).map_err(|_| TeeError::InvalidArgument("out of memory"))?;
+        let mut ranges = [&request, &response].map(|frame| PhysRange { start: frame.paddr(), end: frame.paddr() + 4096 }).to_vec();
+        ranges.push(PhysRange { start: certs.paddr(), end: certs.paddr() + CERTS_SIZE as u64 });
+        for range in ranges {
             // SAFETY: fresh frames owned here and kept for the guest's
             // life; only raw copies go through them.
-            unsafe { crate::platform().convert_to_shared(range) }?;
+            if let Err(error) = unsafe { crate::platform().convert_to_shared(range) } {
+                // Half converted, state unknown: never hand these back to
+                // the allocator (as Linux leaks pages it failed to convert).
+                core::mem::forget(request);
+                core::mem::forget(response);
+                core::mem::forget(certs);
+                return Err(error);
+            }
         }
-        *slot = Some(Channel { request, response });
+        *slot = Some(Channel { request, response, certs });
     }
     slot.as_ref().ok_or(TeeError::Unsupported)
 }
@@ -130,10 +149,6 @@ pub enum SendError {
 
 /// SW_EXITINFO2 when no firmware call happened (Linux `SEV_RET_NO_FW_CALL`, -1).
 pub const NO_FW_CALL: u64 = u64::MAX;
-/// Certificate buffer of extended requests: Linux's
-/// `SEV_FW_BLOB_MAX_SIZE` (16 KiB, 2^2 pages).
-pub const CERTS_MAX: usize = 16 << 10;
-const CERTS_ORDER: u8 = 2;
 /// VMGEXITs a "busy" host gets before the request is given up (Linux
 /// waits up to 60 s, re-sending every 2 s).
 const BUSY_RETRIES: usize = 30;
@@ -151,12 +166,9 @@ impl From<SendError> for TeeError {
     }
 }
 
-/// The shared buffer of extended requests (allocated on first use).
-static CERTS: spin::Mutex<Option<DmaBuffer>> = spin::Mutex::new(None);
-
 /// Send one guest message with VMPCK `vmpck` and return the decrypted
 /// response payload's length in `out`. With `certs` (a multiple of 4 KiB,
-/// at most [`CERTS_MAX`]) the message goes as an extended request and the
+/// at most [`CERTS_SIZE`]) the message goes as an extended request and the
 /// host's certificate table lands in `certs` (zeros if it has none).
 /// `seqno_override` (tests only) sends with a chosen sequence number.
 fn exchange(
@@ -165,13 +177,13 @@ fn exchange(
     msg_version: u8,
     payload: &[u8],
     out: &mut [u8],
-    certs: Option<&mut [u8]>,
     seqno_override: Option<u64>,
+    certs: Option<&mut [u8]>,
 ) -> Result<usize, SendError> {
     if vmpck_index >= secrets::VMPCK_COUNT {
         return Err(SendError::Invalid("VMPCK index is 0..=3"));
     }
-    if certs.as_ref().is_some_and(|c| c.is_empty() || c.len() > CERTS_MAX || c.len() % 4096 != 0) {
+    if certs.as_ref().is_some_and(|c| c.is_empty() || c.len() > CERTS_SIZE || c.len() % 4096 != 0) {
         return Err(SendError::Invalid("certificate buffer: 4 KiB multiple, at most 16 KiB"));
     }
     let msg_sz = u16::try_from(payload.len()).map_err(|_| SendError::Invalid("message too long"))?;
@@ -182,16 +194,7 @@ fn exchange(
         return Err(SendError::VmpckDisabled);
     }
     let channel = channel(&mut slot).map_err(|_| SendError::Invalid("no shared message pages"))?;
-    let mut certs_slot = CERTS.lock();
-    let certs_area = match certs {
-        Some(_) => {
-            if certs_slot.is_none() {
-                *certs_slot = Some(DmaBuffer::alloc(CERTS_ORDER).map_err(|_| SendError::Invalid("no memory for the certificate buffer"))?);
-            }
-            certs_slot.as_ref()
-        }
-        None => None,
-    };
+    let certs_area = certs.as_ref().map(|_| &channel.certs);
     let slot_ptr = seqno_slot(page, vmpck_index);
     // SAFETY: a u32 in the private secrets page, accessed under CHANNEL.
     let stored = u64::from(unsafe { slot_ptr.read_volatile() });
@@ -210,7 +213,7 @@ fn exchange(
     // message again (never a new sequence number: the IV must not repeat).
     let mut ext = certs_area.zip(certs.as_ref().map(|c| (c.len() / 4096) as u64));
     if let Some((area, _)) = ext {
-        area.write_bytes(0, &alloc::vec![0u8; area.len()]).map_err(|_| SendError::Invalid("certificate buffer"))?;
+        area.fill(0);
     }
     let mut too_small = None;
     let mut busy = 0;
@@ -311,7 +314,34 @@ pub fn send(
     out: &mut [u8],
     certs: Option<&mut [u8]>,
 ) -> Result<usize, SendError> {
-    exchange(vmpck, msg_type, msg_version, payload, out, certs, None)
+    exchange(vmpck, msg_type, msg_version, payload, out, None, certs)
+}
+
+/// Copy the hypervisor's certificate table (a private copy) and
+/// return its extent (entries, terminator and the blobs they point at),
+/// refusing entries that point outside the buffer.
+fn copy_certificates(table: &[u8], out: &mut [u8]) -> Result<usize, TeeError> {
+    let mut extent = 0;
+    for (i, entry) in table.chunks_exact(CERT_ENTRY_SIZE).enumerate() {
+        if entry[..16] == [0; 16] {
+            extent = extent.max((i + 1) * CERT_ENTRY_SIZE);
+            break;
+        }
+        let offset = u32::from_le_bytes([entry[16], entry[17], entry[18], entry[19]]) as usize;
+        let length = u32::from_le_bytes([entry[20], entry[21], entry[22], entry[23]]) as usize;
+        match offset.checked_add(length) {
+            Some(end) if end <= CERTS_SIZE => extent = extent.max(end),
+            _ => return Err(TeeError::BadResponse("certificate table entry outside the buffer")),
+        }
+        if (i + 2) * CERT_ENTRY_SIZE > CERTS_SIZE {
+            return Err(TeeError::BadResponse("certificate table without a terminator"));
+        }
+    }
+    if extent > out.len() {
+        return Err(TeeError::InvalidArgument("certificate buffer too small"));
+    }
+    out[..extent].copy_from_slice(&table[..extent]);
+    Ok(extent)
 }
 
 /// One guest request (message `msg_type`, version `msg_version`) with
@@ -323,11 +353,28 @@ pub fn request(vmpck: usize, msg_type: u8, msg_version: u8, payload: &[u8], out:
     Ok(exchange(vmpck, msg_type, msg_version, payload, out, None, None)?)
 }
 
+/// An extended request (NAE 0x8000_0012): as [`request`], and the
+/// hypervisor's certificate table (at most [`CERTS_SIZE`]) copied to
+/// `certs`; returns (payload length, table extent). For
+/// `SNP_GET_EXT_REPORT`.
+pub fn request_ext(
+    vmpck: usize,
+    msg_type: u8,
+    msg_version: u8,
+    payload: &[u8],
+    out: &mut [u8],
+    certs: &mut [u8],
+) -> Result<(usize, usize), TeeError> {
+    let mut table = alloc::vec![0u8; CERTS_SIZE];
+    let len = exchange(vmpck, msg_type, msg_version, payload, out, None, Some(&mut table[..]))?;
+    Ok((len, copy_certificates(&table, certs)?))
+}
+
 /// As [`request`], with a chosen sequence number: only for tests that
 /// check the PSP refuses a reused one (and that the VMPCK is then gone).
 #[cfg(feature = "emulation")]
 pub fn request_with_seqno_for_test(vmpck: usize, seqno: u64, msg_type: u8, payload: &[u8], out: &mut [u8]) -> Result<usize, TeeError> {
-    Ok(exchange(vmpck, msg_type, 1, payload, out, None, Some(seqno))?)
+    Ok(exchange(vmpck, msg_type, 1, payload, out, Some(seqno), None)?)
 }
 
 /// The last sequence number stored for VMPCK `vmpck` (tests).
@@ -345,6 +392,11 @@ pub fn get_report_with(vmpck: usize, vmpl: u32, report_data: &[u8; 64]) -> Resul
     req[64..68].copy_from_slice(&vmpl.to_le_bytes());
     let mut rsp = Box::new([0u8; msg::MAX_PAYLOAD]);
     let len = request(vmpck, msg::TYPE_REPORT_REQ, 1, &req, &mut rsp[..])?;
+    parse_report_rsp(&rsp[..], len)
+}
+
+/// The report in a MSG_REPORT_RSP payload of `len` bytes.
+fn parse_report_rsp(rsp: &[u8], len: usize) -> Result<SnpReport, TeeError> {
     let status = u32::from_le_bytes([rsp[0], rsp[1], rsp[2], rsp[3]]);
     let size = u32::from_le_bytes([rsp[4], rsp[5], rsp[6], rsp[7]]) as usize;
     if status != 0 {
@@ -356,6 +408,16 @@ pub fn get_report_with(vmpck: usize, vmpl: u32, report_data: &[u8; 64]) -> Resul
     let mut bytes = [0u8; report::SIZE];
     bytes.copy_from_slice(&rsp[msg::REPORT_RSP_HEADER..msg::REPORT_RSP_HEADER + report::SIZE]);
     Ok(SnpReport(bytes))
+}
+
+/// An attestation report and the hypervisor's certificate table (copied
+/// to `certs`; its extent returned), VMPL 0, VMPCK0.
+pub fn get_ext_report(report_data: &[u8; 64], certs: &mut [u8]) -> Result<(SnpReport, usize), TeeError> {
+    let mut req = [0u8; msg::REPORT_REQ_SIZE];
+    req[..64].copy_from_slice(report_data);
+    let mut rsp = Box::new([0u8; msg::MAX_PAYLOAD]);
+    let (len, certs_len) = request_ext(0, msg::TYPE_REPORT_REQ, 1, &req, &mut rsp[..], certs)?;
+    Ok((parse_report_rsp(&rsp[..], len)?, certs_len))
 }
 
 /// An attestation report for `report_data` (VMPL 0, VMPCK0): the safe

@@ -9,6 +9,7 @@
 //! | [`instr`] | the VMGEXIT / PVALIDATE `asm!` and the GHCB MSR |
 //! | [`msr_protocol`] | SEV_INFO, HV features, GHCB registration, 1-page PSC, terminate |
 //! | [`ghcb`] | the GHCB layout and the per-CPU shared GHCB pages |
+//! | [`cpuid_table`] | the firmware-validated CPUID table |
 //! | [`pvalidate`] | PVALIDATE over ranges: 2 MiB with 4 KiB fallback, fatal on failure |
 //! | [`psc`] | page state change through the GHCB |
 //! | [`message`] | sealing/opening guest messages (AES-256-GCM) |
@@ -24,11 +25,12 @@
 //! Not here yet: the C-bit in page tables (framework maps everything
 //! without it, so on real hardware every access would be to shared
 //! memory: real SNP does not boot yet), #VC for MMIO and string I/O and
-//! from user mode, the SNP CPUID page (CPUID answers come from the
-//! hypervisor: hints only), the CC blob (secrets page GPA on real
+//! from user mode, the CC blob (where real firmware puts the secrets page
+//! and the CPUID table) (secrets page GPA on real
 //! hardware), AP creation.
 
 pub mod abi;
+pub mod cpuid_table;
 #[cfg(target_os = "none")]
 pub mod guest_request;
 pub mod ghcb;
@@ -51,7 +53,7 @@ mod tests;
 pub use report::SnpReport;
 
 #[cfg(target_os = "none")]
-pub use guest_request::{get_derived_key, get_report, KeyRequest};
+pub use guest_request::{get_derived_key, get_ext_report, get_report, KeyRequest};
 #[cfg(target_os = "none")]
 pub(crate) use platform::port_io_through_ghcb;
 #[cfg(target_os = "none")]

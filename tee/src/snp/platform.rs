@@ -33,7 +33,12 @@ impl SnpPlatform {
     /// Check SEV_STATUS, negotiate the GHCB protocol (MSR protocol) and
     /// learn where the kernel lives (its .bss holds the GHCBs) and where
     /// the secrets page is (if firmware said).
-    pub fn probe(emulated: bool, kernel_phys: u64, secrets_gpa: Option<u64>) -> Result<Self, TeeError> {
+    pub fn probe(
+        emulated: bool,
+        kernel_phys: u64,
+        secrets_gpa: Option<u64>,
+        cpuid_table: Option<&[u8; super::cpuid_table::TABLE_SIZE]>,
+    ) -> Result<Self, TeeError> {
         ghcb::set_kernel_phys(kernel_phys);
         let sev_status = super::instr::read_sev_status();
         if sev_status & SEV_STATUS_SNP == 0 {
@@ -43,6 +48,17 @@ impl SnpPlatform {
         let hv_features = msr_protocol::hv_features()?;
         if hv_features & msr_proto::HV_FT_SNP == 0 {
             msr_protocol::terminate(msr_proto::TERM_SET_GEN, 2);
+        }
+        if let Some(bytes) = cpuid_table {
+            if !super::cpuid_table::install(bytes) {
+                return Err(TeeError::BadResponse("CPUID table: more than 64 entries"));
+            }
+            // The C-bit the hypervisor announced must be the one the
+            // firmware validated (Linux checks the same).
+            let validated = super::cpuid_table::table().and_then(|t| t.lookup(super::abi::CPUID_SEV_LEAF, 0));
+            if validated.is_some_and(|r| r.ebx & 0x3f != u32::from(info.c_bit)) {
+                return Err(TeeError::BadResponse("SEV_INFO C-bit differs from the CPUID table's"));
+            }
         }
         if let Some(gpa) = secrets_gpa {
             guest_request::set_secrets_page(gpa);
@@ -143,9 +159,18 @@ pub fn wrmsr(msr: u32, value: u64) -> Result<(), TeeError> {
     })?
 }
 
-/// CPUID through the GHCB (the hypervisor's answer: a hint, never trusted
-/// for memory safety).
+/// CPUID: the firmware-validated table where it has the leaf (zeros for
+/// a leaf in its ranges it lacks), else the hypervisor through the GHCB
+/// (a hint, never trusted for memory safety).
 pub fn cpuid(leaf: u32, subleaf: u32) -> Result<CpuidResult, TeeError> {
+    if let Some(table) = super::cpuid_table::table() {
+        if let Some(result) = table.lookup(leaf, subleaf) {
+            return Ok(result);
+        }
+        if table.covers(leaf) {
+            return Ok(CpuidResult::default());
+        }
+    }
     with_ghcb(|ghcb| {
         ghcb.set(layout::RAX, u64::from(leaf));
         ghcb.set(layout::RCX, u64::from(subleaf));

@@ -70,6 +70,15 @@ mod emulated {
         assert!(msr_protocol::hv_features().unwrap() & 1 != 0, "SNP feature");
         // The MSR protocol's CPUID agrees with the CPU.
         assert_eq!(msr_protocol::cpuid(0, 1).unwrap(), framework::arch::cpuid::raw(0, 0).ebx);
+        // CPUID answers come from the firmware-validated table: it says
+        // SNP and C-bit 51, which TCG's own CPUID does not.
+        assert!(crate::snp::cpuid_table::table().is_some());
+        let sev = crate::platform().cpuid(0x8000_001f, 0).unwrap();
+        assert!(sev.eax & (1 << 4) != 0 && sev.ebx & 0x3f == 51, "{:?}", sev);
+        // (ECX differs in OSXSAVE, which follows CR4 after launch: Linux
+        // patches it in; compare the signature.)
+        let native = framework::arch::cpuid::raw(1, 0);
+        assert_eq!(crate::platform().cpuid(1, 0).unwrap().eax, native.eax);
     }
 
     #[ktest]
@@ -78,8 +87,9 @@ mod emulated {
             return;
         }
         let before = emu::STATS.vmgexits.load(Ordering::Relaxed);
-        let native = framework::arch::cpuid::raw(0x8000_0000, 0);
-        let via_ghcb = crate::snp::cpuid(0x8000_0000, 0).unwrap();
+        // Leaf 0x4000_0000 is outside the table's ranges: the host answers.
+        let native = framework::arch::cpuid::raw(0x4000_0000, 0);
+        let via_ghcb = crate::snp::cpuid(0x4000_0000, 0).unwrap();
         assert_eq!((via_ghcb.eax, via_ghcb.ebx, via_ghcb.ecx, via_ghcb.edx), (native.eax, native.ebx, native.ecx, native.edx));
         let lsr = crate::snp::io_read(0x3fd, IoSize::Byte).unwrap();
         assert!(lsr <= 0xff && lsr & 0x20 != 0, "COM1 LSR {:#x}: transmitter empty expected", lsr);
@@ -174,11 +184,16 @@ mod emulated {
         frame.fill(0);
     }
 
-    /// Run alone (`ktest --ignored double_validation`): the guest must
-    /// terminate itself, so this never returns.
+    /// Run alone (`ktest --ignored double_validation` with the boot option
+    /// `umbra.snp_emu_fatal_tests`): the guest must terminate itself, so
+    /// this never returns.
     #[ktest(ignore)]
     fn double_validation_is_fatal() {
         if !emulated() {
+            return;
+        }
+        if !emu::fatal_tests_allowed() {
+            framework::println!("  (skipped: ends the guest; boot with {} to run it)", emu::FATAL_TESTS_OPTION);
             return;
         }
         let frame = Frame::alloc().unwrap();
@@ -264,6 +279,16 @@ mod emulated {
         assert_eq!(boxed.report_data(), &data(1)[..]);
         assert!(attest::verify_report(&boxed));
         assert_eq!(crate::platform().extend_measurement(0, &[0; 48]), Err(TeeError::Unsupported));
+        // The extended request: the same report, and the emulated host's
+        // certificate table (the TEST VCEK, ASK, ARK), up to its last
+        // certificate's end.
+        let mut certs = alloc::vec![0xffu8; guest_request::CERTS_SIZE];
+        let (ext, certs_len) = crate::snp::get_ext_report(&data(7), &mut certs).unwrap();
+        assert_eq!(ext.report_data(), &data(7)[..]);
+        assert!(attest::verify_report(&ext));
+        let table = crate::emu::snp::hypervisor::TEST_CERT_TABLE;
+        assert_eq!(certs_len, table.len());
+        assert_eq!(&certs[..certs_len], table);
     }
 
     #[ktest]
@@ -301,6 +326,50 @@ mod emulated {
         assert!(guest_request::get_report_with(1, 1, &data(9)).is_err());
         assert!(guest_request::vmpck_enabled(0));
         assert!(crate::snp::get_report(&data(2)).is_ok(), "VMPCK0 unaffected");
+    }
+
+    /// Thousands of adversarial hypervisor answers: every one is either
+    /// rejected with an error or yields a value inside its type's range;
+    /// none panics. VMPCK3 is the one the guest requests here may wipe.
+    #[ktest]
+    fn hostile_host_answers_are_rejected_without_a_crash() {
+        if !emulated() {
+            return;
+        }
+        use crate::emu::snp::hostile;
+        // A page of our own, rescinded first, for page state changes whose
+        // outcome the hostile host may misreport (never used again).
+        let frame = Frame::alloc().unwrap();
+        let range = range_of(frame.paddr(), 4096);
+        // SAFETY: the frame is ours and is leaked below, never read again.
+        assert_eq!(unsafe { pvalidate::pvalidate_page(framework::mm::paddr_to_vaddr(frame.paddr()) as u64, false, false) }, pv::SUCCESS);
+        core::mem::forget(frame);
+        let answers_before = hostile::ANSWERS.load(Ordering::Relaxed);
+        let mut rejected = 0u32;
+        let mut req = [0u8; msg::REPORT_REQ_SIZE];
+        req[64] = 3;
+        let mut out = [0u8; msg::MAX_PAYLOAD];
+        hostile::set(true);
+        for i in 0..6000u32 {
+            let failed = match i % 7 {
+                0 => crate::snp::io_read(0x80, IoSize::Byte).map(|v| assert!(v <= 0xff)).is_err(),
+                1 => crate::snp::io_read(0x80, IoSize::Word).map(|v| assert!(v <= 0xffff)).is_err(),
+                2 => crate::snp::rdmsr(0x1b).is_err(),
+                3 => crate::snp::cpuid(0x4000_0000, 0).is_err(),
+                4 => msr_protocol::sev_info().map(|info| assert!((32..=63).contains(&info.c_bit))).is_err(),
+                5 => crate::snp::psc::change(range, if i % 2 == 0 { 2 } else { 1 }).is_err(),
+                _ => guest_request::request(3, msg::TYPE_REPORT_REQ, 1, &req, &mut out).is_err(),
+            };
+            rejected += u32::from(failed);
+        }
+        hostile::set(false);
+        let answers = hostile::ANSWERS.load(Ordering::Relaxed) - answers_before;
+        framework::println!("  {} hostile answers, {} calls rejected them", answers, rejected);
+        assert!(answers >= 4000, "only {} hostile answers", answers);
+        assert!(rejected >= 1000, "only {} rejections", rejected);
+        // The guest still works with an honest host.
+        assert!(crate::snp::io_read(0x3fd, IoSize::Byte).is_ok());
+        assert!(crate::snp::get_report(&data(5)).is_ok(), "VMPCK0 untouched");
     }
 
     #[ktest]

@@ -115,7 +115,7 @@ pub fn handle(frame: &mut TrapFrame) -> bool {
 /// CPUID through this CPU's GHCB, or the MSR protocol before it exists
 /// (subleaf 0 only, as Linux's early handler).
 fn cpuid(leaf: u32, subleaf: u32) -> Option<crate::platform::CpuidResult> {
-    if super::ghcb::ready() {
+    if super::ghcb::ready() || super::cpuid_table::table().is_some() {
         return super::cpuid(leaf, subleaf).ok();
     }
     let reg = |r| super::msr_protocol::cpuid(leaf, r).ok();

@@ -252,6 +252,32 @@ mod tests {
     }
 
     #[test]
+    fn random_bytes_never_panic_and_lengths_stay_in_bounds() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut accepted = 0;
+        for _ in 0..200_000 {
+            let mut bytes = [0u8; 16];
+            for byte in bytes.iter_mut() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                *byte = state as u8;
+            }
+            // Bias towards the accepted opcodes so the deep paths run.
+            if state % 2 == 0 {
+                bytes[(state >> 8) as usize % 3] = [0x88, 0x89, 0x8a, 0x8b, 0xc6, 0xc7, 0x0f][(state >> 16) as usize % 7];
+            }
+            let len = (state >> 24) as usize % 17;
+            if let Ok(insn) = decode(&bytes[..len]) {
+                accepted += 1;
+                assert!(usize::from(insn.len) <= len && insn.len <= 15, "{:02x?} -> {:?}", &bytes[..len], insn);
+                assert!(matches!(insn.size, 1 | 2 | 4 | 8));
+            }
+        }
+        assert!(accepted > 1000, "only {} accepted", accepted);
+    }
+
+    #[test]
     fn register_merge_rules() {
         let old = 0x1122_3344_5566_7788;
         assert_eq!(write_gpr(old, reg(0), 1, 0xaa), 0x1122_3344_5566_77aa);

@@ -12,16 +12,18 @@
 //! | [`quoting`] | GetQuote with a shared buffer, polling with a timeout |
 //! | [`ve`] | the #VE handler: CPUID, port I/O, MSR, HLT, MMIO through TDVMCALL |
 //! | [`insn`] | decoding the instruction behind an MMIO #VE |
+//! | [`mailbox`] | AP wake-up through the ACPI multiprocessor wake-up mailbox |
 //!
 //! Must never: expose to the host a register other than R10..R15, or use
 //! a host answer unchecked.
-//!
-//! Not here yet: the AP wake-up mailbox.
+
 
 pub mod abi;
 #[cfg(target_os = "none")]
 pub mod calls;
 pub mod insn;
+#[cfg(target_os = "none")]
+pub mod mailbox;
 pub mod quote;
 #[cfg(target_os = "none")]
 pub mod quoting;

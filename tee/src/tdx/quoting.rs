@@ -1,6 +1,9 @@
 //! Getting a quote for a TDREPORT: TDVMCALL GetQuote with a shared buffer
-//! (GHCI `tdx_quote_buf`), then polling its status until the host's quote
-//! service is done or a timeout passes.
+//! (GHCI `tdx_quote_buf`), then waiting for the status to leave "in
+//! flight": the host raises the vector announced with
+//! SetupEventNotifyInterrupt when it is done, and the guest also polls
+//! every millisecond (the interrupt is a hint the host may withhold) until
+//! a timeout passes.
 //!
 //! The buffer is a framework [`DmaBuffer`] (shared, zeroed, converted back
 //! on drop). The host can rewrite it at any moment, so the result is
@@ -12,6 +15,7 @@
 //! checks.
 
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 
 use framework::mm::DmaBuffer;
@@ -28,8 +32,27 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Poll interval while the status says "in flight".
 const POLL: Duration = Duration::from_millis(1);
 
+/// Quote-ready interrupts received (SetupEventNotifyInterrupt).
+pub static NOTIFICATIONS: AtomicU64 = AtomicU64::new(0);
+
+fn on_quote_ready(_frame: &framework::arch::trap::TrapFrame) {
+    NOTIFICATIONS.fetch_add(1, Ordering::Release);
+}
+
+/// The vector the host raises when a quote is ready (allocated once;
+/// `None` if no vector is free: then polling alone does).
+pub fn notify_vector() -> Option<u8> {
+    static VECTOR: spin::Once<Option<u8>> = spin::Once::new();
+    *VECTOR.call_once(|| framework::arch::irq::allocate(on_quote_ready).ok())
+}
+
 /// GetQuote for `report`, waiting at most `timeout`.
 pub fn get_quote(report: &TdReport, shared_bit: u64, timeout: Duration) -> Result<Vec<u8>, TeeError> {
+    // Announced with every request (SetupEventNotifyInterrupt: the host
+    // keeps the last one); a refusal leaves polling alone.
+    if let Some(vector) = notify_vector() {
+        let _ = vmcall::setup_event_notify(vector);
+    }
     let buffer = DmaBuffer::alloc(BUFFER_ORDER).map_err(|_| TeeError::InvalidArgument("no memory for the quote buffer"))?;
     let mut request = alloc::vec![0u8; quote::HEADER_SIZE + report.as_bytes().len()];
     quote::write_request(&mut request, report.as_bytes().len() as u32).map_err(TeeError::InvalidArgument)?;
@@ -38,10 +61,18 @@ pub fn get_quote(report: &TdReport, shared_bit: u64, timeout: Duration) -> Resul
     vmcall::get_quote(buffer.paddr(), buffer.len() as u64, shared_bit)?;
 
     let deadline = framework::arch::tsc::monotonic_ns().saturating_add(timeout.as_nanos() as u64);
+    let mut notified = NOTIFICATIONS.load(Ordering::Acquire);
     loop {
         let status = buffer.read_u64(8).unwrap_or(QuoteStatus::IN_FLIGHT);
         if status != QuoteStatus::IN_FLIGHT {
             break;
+        }
+        // A notification means "look again now"; a status still in
+        // flight after one is only a spurious (or hostile) wake-up.
+        let now_notified = NOTIFICATIONS.load(Ordering::Acquire);
+        if now_notified != notified {
+            notified = now_notified;
+            continue;
         }
         if framework::arch::tsc::monotonic_ns() >= deadline {
             // Timed out: `Host(IN_FLIGHT)`. The host may still write the

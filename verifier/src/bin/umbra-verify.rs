@@ -2,6 +2,8 @@
 //! measurements, write the test roots. Exit status: 0 verified, 1 not
 //! verified (the output says which check failed), 2 usage or I/O error.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use verifier::bytes::unhex;

@@ -21,7 +21,7 @@ pub fn verify(raw: &[u8], event_log: Option<&[u8]>, policy: &Policy) -> Verdict 
     let mut v = Verified { platform: "tdx", ..Default::default() };
     match run(raw, event_log, policy, &mut v) {
         Ok(()) => Ok(v),
-        Err(f) => Err((f, v)),
+        Err(f) => Err(Box::new((f, v))),
     }
 }
 
@@ -82,11 +82,11 @@ fn run(raw: &[u8], event_log: Option<&[u8]>, policy: &Policy, v: &mut Verified) 
         Some(raw_log) => {
             let log = eventlog::parse(raw_log).map_err(|e| Failure::new(Check::EventLog, format!("event log: {e}")))?;
             let replayed = eventlog::replay_rtmrs(&log).map_err(|e| Failure::new(Check::EventLog, e.to_string()))?;
-            for i in 0..4 {
-                if replayed[i] != b.rtmr[i] {
+            for (i, (replayed, quoted)) in replayed.iter().zip(&b.rtmr).enumerate() {
+                if replayed != quoted {
                     return Err(Failure::new(
                         Check::EventLog,
-                        format!("the event log replays RTMR{i} to {}, the quote has {}", hex(&replayed[i]), hex(&b.rtmr[i])),
+                        format!("the event log replays RTMR{i} to {}, the quote has {}", hex(replayed), hex(quoted)),
                     ));
                 }
             }

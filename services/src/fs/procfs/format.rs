@@ -79,6 +79,8 @@ pub struct MountEntry {
     pub nosuid: bool,
     pub nodev: bool,
     pub noexec: bool,
+    /// The file system's own options, each after a comma (`,size=1024k`).
+    pub options: Vec<u8>,
 }
 
 /// Adapts a byte vector to `fmt::Write`.
@@ -301,7 +303,9 @@ pub fn mounts(entries: &[MountEntry]) -> Vec<u8> {
                 out.extend_from_slice(name.as_bytes());
             }
         }
-        out.extend_from_slice(b",relatime 0 0\n");
+        out.extend_from_slice(b",relatime");
+        out.extend_from_slice(&m.options);
+        out.extend_from_slice(b" 0 0\n");
     }
     out
 }
@@ -443,8 +447,11 @@ mod tests {
             nosuid: true,
             nodev: true,
             noexec: true,
+            options: Vec::new(),
         };
-        assert_eq!(text(mounts(&[e])), "proc /my\\040proc proc rw,nosuid,nodev,noexec,relatime 0 0\n");
+        assert_eq!(text(mounts(&[e.clone()])), "proc /my\\040proc proc rw,nosuid,nodev,noexec,relatime 0 0\n");
+        let tmp = MountEntry { fstype: b"tmpfs".to_vec(), nosuid: false, options: b",size=1024k,mode=700".to_vec(), ..e };
+        assert_eq!(text(mounts(&[tmp])), "proc /my\\040proc tmpfs rw,nodev,noexec,relatime,size=1024k,mode=700 0 0\n");
     }
 
     #[test]

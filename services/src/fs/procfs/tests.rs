@@ -38,7 +38,7 @@ impl ProcSource for Fake {
         vec![(0, b"/dev/console".to_vec()), (1, b"/dev/console".to_vec()), (2, b"/dev/console".to_vec())]
     }
     fn mounts(&self, _pid: u32) -> Vec<MountEntry> {
-        vec![MountEntry { source: b"proc".to_vec(), target: b"/proc".to_vec(), fstype: b"proc".to_vec(), readonly: false, nosuid: false, nodev: false, noexec: false }]
+        vec![MountEntry { source: b"proc".to_vec(), target: b"/proc".to_vec(), fstype: b"proc".to_vec(), readonly: false, nosuid: false, nodev: false, noexec: false, options: Vec::new() }]
     }
     fn system(&self) -> SystemInfo {
         SystemInfo { total_bytes: 1 << 29, free_bytes: 1 << 28, uptime_ns: 3_000_000_000, cpus: 2, ..Default::default() }

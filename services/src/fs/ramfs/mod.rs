@@ -49,6 +49,8 @@ pub struct RamFs {
     magic: u64,
     shared: Arc<Shared>,
     root: Arc<RamInode>,
+    /// The root's mode as mounted (`mode=`), for `/proc/mounts`.
+    mode: u32,
 }
 
 impl RamFs {
@@ -75,7 +77,7 @@ impl RamFs {
             budget: Arc::new(PageBudget::new(limit_pages)),
         });
         let root = RamInode::new_root(shared.clone(), root_perm, 0, 0);
-        Arc::new(RamFs { name, magic, shared, root })
+        Arc::new(RamFs { name, magic, shared, root, mode: root_perm })
     }
 
     /// The root inode with its concrete type.
@@ -107,6 +109,24 @@ impl FileSystem for RamFs {
             fsid: 0,
             flags: 0,
         }
+    }
+
+    /// tmpfs: `size=` in KiB when limited, `mode=` (3 octal digits) when
+    /// not 1777 (`shmem_show_options`); ramfs: `mode=` when not 755
+    /// (`ramfs_show_options`).
+    fn show_options(&self) -> alloc::vec::Vec<u8> {
+        let mut out = alloc::string::String::new();
+        if self.magic == TMPFS_MAGIC {
+            if let Some(pages) = self.shared.budget.limit() {
+                out += &alloc::format!(",size={}k", pages * (PAGE_SIZE as u64 / 1024));
+            }
+            if self.mode != 0o1777 {
+                out += &alloc::format!(",mode={:03o}", self.mode);
+            }
+        } else if self.mode != 0o755 {
+            out += &alloc::format!(",mode={:o}", self.mode);
+        }
+        out.into_bytes()
     }
 
     fn name(&self) -> &'static str {

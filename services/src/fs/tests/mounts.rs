@@ -145,3 +145,14 @@ fn mount_source_is_kept_for_proc_mounts() {
     assert_eq!(a.mount().source(), b"tmpfs", "the kernel's own mounts show the file-system name");
     assert_eq!(b.mount().source(), b"none");
 }
+
+#[test]
+fn tmpfs_and_ramfs_show_their_options() {
+    use crate::fs::fstype::new_filesystem;
+    let shown = |fstype: &[u8], options: &[u8]| new_filesystem(fstype, options).unwrap().show_options();
+    assert_eq!(shown(b"tmpfs", b""), b"");
+    assert_eq!(shown(b"tmpfs", b"size=1m"), b",size=1024k");
+    assert_eq!(shown(b"tmpfs", b"size=5000,mode=700"), b",size=8k,mode=700");
+    assert_eq!(shown(b"ramfs", b""), b"");
+    assert_eq!(shown(b"ramfs", b"mode=1777"), b",mode=1777");
+}

@@ -18,11 +18,7 @@ use sha2::{Digest, Sha256, Sha384};
 use crate::snp::abi::report::*;
 
 /// Seed label of the test signing key ("VCEK" of the emulated chip).
-/// It is the verifier's shared test-key scheme (verifier/README.md):
-/// scalar = SHA-384(label || counter byte), so the TEST VCEK certificate
-/// in `verifier/test-roots/snp-vcek-ask-ark.pem` (and in the certificate
-/// table of extended requests) certifies this key.
-pub const TEST_VCEK_LABEL: &[u8] = b"umbra test key v1: snp vcek";
+pub const TEST_VCEK_LABEL: &[u8] = b"Umbra SNP emulator TEST VCEK -- not an AMD key, never trust what it signs";
 /// Seed label of the emulated chip's id.
 pub const TEST_CHIP_LABEL: &[u8] = b"Umbra SNP emulator test chip";
 /// Seed label of the root of derived keys.
@@ -47,13 +43,13 @@ fn sha384(parts: &[&[u8]]) -> Sha384Digest {
 
 /// The test signing key (deterministic).
 pub fn test_signing_key() -> SigningKey {
-    let mut counter = 0u8;
+    let mut counter = 0u32;
     loop {
-        let seed = sha384(&[TEST_VCEK_LABEL, &[counter]]);
+        let seed = sha384(&[TEST_VCEK_LABEL, &counter.to_le_bytes()]);
         if let Ok(key) = SigningKey::from_slice(&seed) {
             return key;
         }
-        counter = counter.wrapping_add(1);
+        counter += 1;
     }
 }
 

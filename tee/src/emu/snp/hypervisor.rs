@@ -12,12 +12,15 @@ use core::sync::atomic::Ordering;
 
 use framework::cpu_local::MAX_CPUS;
 
-use super::{guest_ptr, record, SnpViolation, GHCB_MSR, REGISTERED, STATS};
+use super::{guest_ptr, hostile, record, SnpViolation, GHCB_MSR, REGISTERED, STATS};
 use crate::emu::pages::{PageState, PAGE};
 use crate::emu::{CHANGE_LOCK, PAGES};
 use crate::native;
 use crate::platform::IoSize;
-use crate::snp::abi::{exit, ioio, msg, msr_proto::*, PSC_OP_PRIVATE, PSC_OP_SHARED, PSC_MAX_ENTRIES};
+use crate::snp::abi::{
+    exit, ioio, msg, msr_proto::*, GUEST_REQ_VMM_ERR_INVALID_LEN, GUEST_REQ_VMM_ERR_SHIFT, PSC_MAX_ENTRIES, PSC_OP_PRIVATE,
+    PSC_OP_SHARED,
+};
 use crate::snp::ghcb::layout;
 use crate::snp::psc::{Entry, HEADER_SIZE};
 
@@ -25,7 +28,6 @@ use crate::snp::psc::{Entry, HEADER_SIZE};
 /// guest's loop over `cur_entry` runs).
 const PSC_ENTRIES_PER_EXIT: u16 = 64;
 /// GHCB error codes (SW_EXITINFO1 = 2, code in SW_EXITINFO2).
-const GHCB_ERR_NOT_REGISTERED: u64 = 1;
 const GHCB_ERR_MISSING_INPUT: u64 = 4;
 const GHCB_ERR_INVALID_INPUT: u64 = 5;
 const GHCB_ERR_INVALID_EVENT: u64 = 6;
@@ -47,10 +49,53 @@ pub(super) fn vmgexit() {
     let cpu = cpu();
     let value = GHCB_MSR[cpu].load(Ordering::Acquire);
     if value & INFO_MASK != 0 {
-        let response = msr_protocol(cpu, value);
+        let mut response = msr_protocol(cpu, value);
+        if hostile::active() && !matches!(value & INFO_MASK, REG_GPA_REQ | TERM_REQ) {
+            response = hostile_msr_response(response);
+        }
         GHCB_MSR[cpu].store(response, Ordering::Release);
     } else {
         ghcb_exit(cpu, value);
+    }
+}
+
+/// An adversarial MSR-protocol answer.
+fn hostile_msr_response(response: u64) -> u64 {
+    hostile::ANSWERS.fetch_add(1, Ordering::Relaxed);
+    match hostile::next() % 5 {
+        0 => hostile::boundary_or_random(),
+        1 => (response & !INFO_MASK) | (hostile::next() & INFO_MASK),
+        2 => response ^ (1 << (hostile::next() % 64)),
+        3 => response & INFO_MASK,
+        _ => (hostile::boundary_or_random() & !INFO_MASK) | (response & INFO_MASK),
+    }
+}
+
+/// Make a served GHCB exit's answer adversarial.
+fn hostile_ghcb(ghcb: &GhcbView, code: u64) {
+    hostile::ANSWERS.fetch_add(1, Ordering::Relaxed);
+    match hostile::next() % 7 {
+        0 => ghcb.clear_valid(),
+        1 => {
+            for offset in [layout::RAX, layout::RBX, layout::RCX, layout::RDX] {
+                ghcb.output(offset, hostile::boundary_or_random());
+            }
+        }
+        2 => ghcb.write(layout::SW_EXIT_INFO_1, hostile::boundary_or_random()),
+        3 => {
+            ghcb.write(layout::SW_EXIT_INFO_1, 2);
+            ghcb.write(layout::SW_EXIT_INFO_2, hostile::boundary_or_random());
+        }
+        4 if code == exit::PSC => {
+            // SAFETY: the PSC header at the start of the checked GHCB's
+            // shared buffer.
+            unsafe { (ghcb.0.add(layout::SHARED_BUFFER) as *mut u64).write_volatile(hostile::boundary_or_random()) };
+        }
+        5 => ghcb.write(layout::SW_EXIT_INFO_2, hostile::boundary_or_random()),
+        _ => {
+            ghcb.write(layout::VALID_BITMAP, u64::MAX);
+            ghcb.write(layout::VALID_BITMAP + 8, u64::MAX);
+        }
     }
 }
 
@@ -124,6 +169,7 @@ fn change_state(gpa: u64, pages: u64, op: u64) -> Result<(), ()> {
 }
 
 /// Read/write helpers on the GHCB page (direct map or kernel image).
+#[derive(Clone, Copy)]
 struct GhcbView(*mut u8);
 
 impl GhcbView {
@@ -179,6 +225,15 @@ fn ghcb_exit(cpu: usize, gpa: u64) {
         return;
     };
     let ghcb = GhcbView(base);
+    // Port I/O may come from the console (lock held): no logging below.
+    let ioio = ghcb.read(layout::SW_EXIT_CODE) == exit::IOIO;
+    super::IN_IOIO[cpu].store(ioio, Ordering::Relaxed);
+    ghcb_request(&ghcb, gpa);
+    super::IN_IOIO[cpu].store(false, Ordering::Relaxed);
+}
+
+fn ghcb_request(ghcb: &GhcbView, gpa: u64) {
+    let ghcb = *ghcb;
     let (Some(code), Some(info1), Some(info2)) =
         (ghcb.input(layout::SW_EXIT_CODE), ghcb.input(layout::SW_EXIT_INFO_1), ghcb.input(layout::SW_EXIT_INFO_2))
     else {
@@ -191,7 +246,16 @@ fn ghcb_exit(cpu: usize, gpa: u64) {
     ghcb.clear_valid();
     ghcb.write(layout::SW_EXIT_INFO_1, 0);
     ghcb.write(layout::SW_EXIT_INFO_2, 0);
-    let _ = GHCB_ERR_NOT_REGISTERED;
+    serve(&ghcb, gpa, code, info1, info2, [rax, rbx, rcx, rdx, scratch]);
+    if hostile::active() && !(code == exit::IOIO && hostile::spared_port((info1 >> ioio::PORT_SHIFT) as u16)) {
+        hostile_ghcb(&ghcb, code);
+    }
+}
+
+/// Serve one exit whose inputs were read (RAX, RCX, RDX, SW_SCRATCH).
+fn serve(ghcb: &GhcbView, gpa: u64, code: u64, info1: u64, info2: u64, inputs: [Option<u64>; 5]) {
+    let [rax, rbx, rcx, rdx, scratch] = inputs;
+    let ghcb = *ghcb;
     match code {
         exit::CPUID => {
             let Some(leaf) = rax else { return missing(&ghcb) };
@@ -333,7 +397,7 @@ pub const TEST_CERT_TABLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/snp
 /// the request does not reach the PSP. Otherwise the table is written and
 /// the request is served like a plain one.
 fn ext_guest_request(ghcb: &GhcbView, request_gpa: u64, response_gpa: u64, data_gpa: Option<u64>, npages: Option<u64>) {
-    use crate::snp::abi::{FW_ERR_INVALID_PARAM, GUEST_REQ_VMM_ERR_INVALID_LEN, GUEST_REQ_VMM_ERR_SHIFT};
+    use crate::snp::abi::FW_ERR_INVALID_PARAM;
     let (Some(data_gpa), Some(npages)) = (data_gpa, npages) else { return missing(ghcb) };
     let needed = (TEST_CERT_TABLE.len() as u64).div_ceil(PAGE);
     if npages < needed {

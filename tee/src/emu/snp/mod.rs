@@ -14,6 +14,7 @@
 //! | [`hypervisor`] | the MSR protocol and GHCB exits (IOIO, MSR, CPUID, PSC, guest requests) |
 //! | `psp` | guest messages: VMPCKs, sequence numbers, reports, derived keys |
 //! | [`attest`] | launch digest, report assembly, the TEST signing key, key derivation |
+//! | [`hostile`] | hostile mode: adversarial hypervisor answers for robustness tests |
 //!
 //! It shares the page map with the TDX emulator (`super::PAGES`: for SNP
 //! "accepted" means validated, "shared" hypervisor-owned) and the memory
@@ -26,6 +27,7 @@
 //! Must never: be compiled into a release image, or run on real TDX/SNP.
 
 pub mod attest;
+pub mod hostile;
 pub mod hypervisor;
 mod psp;
 
@@ -40,7 +42,9 @@ use framework::cpu_local::MAX_CPUS;
 use super::firmware;
 use super::pages::{self, AcceptOutcome, RescindOutcome, PAGE};
 use super::{CHANGE_LOCK, PAGES};
-use crate::snp::abi::{pvalidate as pv, secrets, MSR_GHCB, MSR_SEV_STATUS, SEV_STATUS_ES, SEV_STATUS_SEV, SEV_STATUS_SNP};
+use crate::platform::CpuidResult;
+use crate::snp::cpuid_table;
+use crate::snp::abi::{pvalidate as pv, secrets, CPUID_SEV_EAX_SNP, CPUID_SEV_LEAF, MSR_GHCB, MSR_SEV_STATUS, SEV_STATUS_ES, SEV_STATUS_SEV, SEV_STATUS_SNP};
 
 /// Instruction encodings this emulator decodes.
 pub const VMGEXIT: [u8; 4] = [0xf3, 0x0f, 0x01, 0xd9];
@@ -72,6 +76,13 @@ pub(super) struct EmulatedSnp {
 
 pub(super) static STATE: spin::Once<EmulatedSnp> = spin::Once::new();
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// `umbra.snp_emu_fatal_tests` on the command line: in-kernel tests that
+/// end the guest (double validation) may run. Without it `ktest
+/// --ignored` skips them, so a whole ignored run still reports.
+static FATAL_TESTS: AtomicBool = AtomicBool::new(false);
+
+/// Boot option that allows the fatal in-kernel tests.
+pub const FATAL_TESTS_OPTION: &str = "umbra.snp_emu_fatal_tests";
 /// The GHCB MSR of each CPU, and the GHCB GPA it registered.
 static GHCB_MSR: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static REGISTERED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
@@ -147,10 +158,18 @@ impl SnpViolation {
 
 static VIOLATIONS: [AtomicU64; VIOLATION_KINDS] = [const { AtomicU64::new(0) }; VIOLATION_KINDS];
 
-/// Count one violation; log the first few. Never from the IOIO path
-/// with a lock held (logging itself does port I/O).
+/// Set on a CPU while it serves an IOIO exit: the guest may be printing
+/// (console lock held), so a violation found then is counted, not logged.
+static IN_IOIO: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+
+/// Count one violation; log the first few (not while serving port I/O:
+/// logging itself does port I/O).
 fn record(kind: SnpViolation, address: u64) {
     let count = VIOLATIONS[kind as usize].fetch_add(1, Ordering::Relaxed) + 1;
+    let cpu = framework::cpu_local::this_cpu().index.min(MAX_CPUS - 1);
+    if IN_IOIO[cpu].load(Ordering::Relaxed) {
+        return;
+    }
     if VIOLATIONS.iter().map(|v| v.load(Ordering::Relaxed)).sum::<u64>() <= 32 {
         log::error!("snp-emu: violation #{} of this kind: {} at {:#x}", count, kind.description(), address);
     }
@@ -159,6 +178,11 @@ fn record(kind: SnpViolation, address: u64) {
 /// Violations of `kind` since boot.
 pub fn violation_count(kind: SnpViolation) -> u64 {
     VIOLATIONS[kind as usize].load(Ordering::Relaxed)
+}
+
+/// May tests that end the guest run (see [`FATAL_TESTS_OPTION`])?
+pub fn fatal_tests_allowed() -> bool {
+    FATAL_TESTS.load(Ordering::Relaxed)
 }
 
 /// Is the SNP emulator installed?
@@ -185,6 +209,45 @@ pub fn psp_seqno(index: usize) -> Option<u64> {
 pub struct Installed {
     pub boot: &'static BootInfo,
     pub secrets_gpa: u64,
+    /// The CPUID table the emulated firmware validated.
+    pub cpuid_table: &'static [u8; cpuid_table::TABLE_SIZE],
+}
+
+/// The emulated firmware's CPUID table: the CPU's own answers for the
+/// standard and extended leaves, with leaf 0x8000_001F saying SEV, SEV-ES
+/// and SNP with the C-bit at 51 (TCG's CPU knows nothing of SEV).
+fn build_cpuid_table(out: &mut [u8; cpuid_table::TABLE_SIZE]) {
+    let mut entries = [cpuid_table::Entry::default(); cpuid_table::MAX_ENTRIES];
+    let mut n = 0;
+    let mut push = |eax_in: u32, ecx_in: u32, result: CpuidResult| {
+        if n < entries.len() {
+            entries[n] = cpuid_table::Entry { eax_in, ecx_in, result };
+            n += 1;
+        }
+    };
+    let native = |leaf, sub| {
+        let r = framework::arch::cpuid::raw(leaf, sub);
+        CpuidResult { eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx }
+    };
+    let max_std = native(0, 0).eax.min(0x1f);
+    for leaf in 0..=max_std {
+        push(leaf, 0, native(leaf, 0));
+        if matches!(leaf, 0x7 | 0xd) {
+            push(leaf, 1, native(leaf, 1));
+        }
+    }
+    let mut ext = native(0x8000_0000, 0);
+    ext.eax = ext.eax.clamp(CPUID_SEV_LEAF, 0x8000_0021);
+    push(0x8000_0000, 0, ext);
+    for leaf in 0x8000_0001..=ext.eax {
+        let mut r = native(leaf, 0);
+        if leaf == CPUID_SEV_LEAF {
+            r.eax = (1 << 1) | (1 << 3) | CPUID_SEV_EAX_SNP;
+            r.ebx = hypervisor::C_BIT as u32 | (1 << 6);
+        }
+        push(leaf, 0, r);
+    }
+    cpuid_table::CpuidTable::encode(&entries[..n], out);
 }
 
 /// Install the SNP emulator: amend the memory map (firmware's part),
@@ -227,6 +290,7 @@ pub fn install(boot: &'static BootInfo) -> Installed {
             core::ptr::copy_nonoverlapping(key.as_ptr(), page.add(secrets::VMPCK0 + i * secrets::VMPCK_LEN), 32);
         }
     }
+    FATAL_TESTS.store(boot.cmdline().split_ascii_whitespace().any(|w| w == FATAL_TESTS_OPTION), Ordering::Relaxed);
     let kernel = boot.kernel;
     let secrets_gpa = image_gpa(kernel, SECRETS.0.get() as usize);
     let mut report_id = [0u8; 32];
@@ -243,7 +307,13 @@ pub fn install(boot: &'static BootInfo) -> Installed {
         previous_ud_hook,
     });
     ACTIVE.store(true, Ordering::Release);
-    Installed { boot: amended, secrets_gpa }
+    static CPUID_TABLE: spin::Once<[u8; cpuid_table::TABLE_SIZE]> = spin::Once::new();
+    let cpuid_table = CPUID_TABLE.call_once(|| {
+        let mut table = [0u8; cpuid_table::TABLE_SIZE];
+        build_cpuid_table(&mut table);
+        table
+    });
+    Installed { boot: amended, secrets_gpa, cpuid_table }
 }
 
 fn image_gpa(kernel: PhysRange, vaddr: usize) -> u64 {
