@@ -16,6 +16,9 @@ use super::tsm::{certs_size, SevTsm};
 use crate::tsm::{ReportDesc, TsmAttr, TsmProvider};
 use crate::user::UserMemory;
 
+/// What the fake PSP was sent: message type, version, payload, extended?
+type Sent = (u8, u8, Vec<u8>, bool);
+
 /// A PSP that answers REPORT_REQ with a "report" of 0x4A0 bytes whose
 /// bytes 0x50..0x90 are the user data and 0x30 the VMPL, KEY_REQ with a
 /// key of 0x4b; the host's certificate table is `table` (needs `pages`).
@@ -23,7 +26,7 @@ struct FakePsp {
     failures: StdMutex<Vec<SendFailure>>,
     status: StdMutex<u32>,
     table: Vec<u8>,
-    sent: StdMutex<Vec<(u8, u8, Vec<u8>, bool)>>,
+    sent: StdMutex<Vec<Sent>>,
 }
 
 impl FakePsp {
