@@ -6,7 +6,7 @@
 # is present.
 set -euo pipefail
 
-packages=(rustc-web cargo-web rust-web-src rust-web-clippy lld ovmf busybox-static musl-tools cpio gcc make)
+packages=(rustc-web cargo-web rust-web-src rust-web-clippy lld ovmf busybox-static musl-tools cpio gcc make xxd)
 backports_list=/etc/apt/sources.list.d/bookworm-backports.list
 
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi

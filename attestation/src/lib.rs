@@ -8,6 +8,9 @@
 //! | [`tsm`] | configfs-tsm reports (`/sys/kernel/config/tsm/report/`) |
 //! | [`configfs`] | configfs itself (`mount -t configfs`) |
 //! | [`sysfs`] | the sysfs node kinds the drivers hang into `/sys` |
+//! | [`eventlog`] | TCG2 crypto-agile (SHA-384) event logs: codec and RTMR replay |
+//! | [`measured_boot`] | measuring the command line and initramfs into RTMR2, logging them (TDX) |
+//! | [`ccel`] | the CCEL ACPI table and log area in `/sys/firmware/acpi/tables` |
 //! | [`user`] | user-memory copies for ioctls |
 //! | `node` | inode numbers and metadata of pseudo files |
 //! | `sync` | the sleeping lock report generation holds |
@@ -20,8 +23,10 @@
 //! Must never: use `unsafe` (forbidden below); hand user space a report
 //! built from unchecked host data.
 //!
-//! Not yet: quotes (GetQuote, see [`tdx::quote`]), the
-//! CCEL event log, the host-side verifier.
+//! [`measured_boot::measure_boot`] runs just before [`init`] (the kernel
+//! passes it the command line and the initramfs).
+//!
+//! Not yet: reading real TDVF's CCEL (see [`measured_boot`]).
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -29,7 +34,10 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod ccel;
 pub mod configfs;
+pub mod eventlog;
+pub mod measured_boot;
 mod node;
 mod sync;
 pub mod snp;

@@ -175,16 +175,25 @@ pub struct SysBin<A: BinAttr> {
     ino: u64,
     size: usize,
     attr: A,
+    /// Mode bits the attribute declares (e.g. 0400 for ACPI tables);
+    /// `None`: derived from its methods.
+    mode: Option<u32>,
 }
 
 impl<A: BinAttr> SysBin<A> {
     pub fn new(size: usize, attr: A) -> Arc<SysBin<A>> {
-        Arc::new(SysBin { ino: next_ino(), size, attr })
+        Arc::new(SysBin { ino: next_ino(), size, attr, mode: None })
     }
 
-    /// Mode bits as sysfs derives them: 0444 if readable, 0200 if writable.
+    /// A binary attribute with explicit mode bits (Linux `attr.mode`).
+    pub fn with_mode(size: usize, attr: A, mode: u32) -> Arc<SysBin<A>> {
+        Arc::new(SysBin { ino: next_ino(), size, attr, mode: Some(mode & 0o777) })
+    }
+
+    /// Mode bits: the declared ones, else as sysfs derives them: 0444 if
+    /// readable, 0200 if writable.
     fn perm(&self) -> u32 {
-        (if self.attr.readable() { 0o444 } else { 0 }) | (if self.attr.writable() { 0o200 } else { 0 })
+        self.mode.unwrap_or((if self.attr.readable() { 0o444 } else { 0 }) | (if self.attr.writable() { 0o200 } else { 0 }))
     }
 }
 

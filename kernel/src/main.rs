@@ -46,6 +46,9 @@ fn kernel_main(context: &KernelContext) -> u8 {
     entropy::seed_generator();
     services::fs::devfs::set_entropy_source(services::random::fill);
     services::process::procfs_source::install();
+    // In a TD: measure the command line and initramfs into RTMR2 and
+    // publish the CCEL event log, before the TDX driver reads the RTMRs.
+    attestation::measured_boot::measure_boot(context.boot.cmdline().as_bytes(), context.initrd);
     // Before the boot tree: the drivers' /dev nodes and sysfs entries.
     attestation::init();
     let root = match services::fs::setup::boot_tree(initramfs.bytes()) {

@@ -44,6 +44,7 @@ pub mod emu;
 pub mod emu {
     //! The emulator's pure parts, for host tests.
     pub mod firmware;
+    pub mod firmware_log;
     pub mod measure;
     pub mod pages;
     pub mod snp {
@@ -71,6 +72,22 @@ pub use platform::{CpuidResult, IoSize, Platform, PlatformKind, TeeError, TeeRep
 pub use attest::{get_quote, get_report};
 #[cfg(target_os = "none")]
 pub use boot_init::{init, platform, TeeBoot};
+
+/// The firmware's part of the measured boot: each event the firmware
+/// measured into the RTMRs before the kernel started, in order, as
+/// (CC MR index, TCG event type, SHA-384 digest, event data). Under the
+/// TDX emulator: its TDVF stand-in ([`emu::firmware_log`]). On real TDX
+/// nothing yet (TDVF's own log sits in the ACPI CCEL table, which the
+/// kernel does not read yet); elsewhere nothing.
+#[cfg(target_os = "none")]
+pub fn for_each_firmware_event(mut f: impl FnMut(u32, u32, &[u8; 48], &'static [u8])) {
+    #[cfg(feature = "emulation")]
+    for event in emu::firmware_events() {
+        f(event.mr_index, event.event_type, &event.digest, event.data);
+    }
+    #[cfg(not(feature = "emulation"))]
+    let _ = &mut f;
+}
 
 /// The platform chosen at boot ("none" before [`init`]).
 #[cfg(target_os = "none")]

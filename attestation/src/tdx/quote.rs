@@ -24,8 +24,9 @@ pub fn quote(tdreport: &[u8; TDREPORT_LEN]) -> Result<Vec<u8>> {
     }
 }
 
-/// Host tests: there is no quote service (`EIO`, as a failed GetQuote).
+/// Host builds (unit tests) have no TD and no quote service: `EIO`, as
+/// Linux answers when GetQuote fails.
 #[cfg(not(target_os = "none"))]
 pub fn quote(_tdreport: &[u8; TDREPORT_LEN]) -> Result<Vec<u8>> {
-    return_errno_with_message!(EIO, "no quote service on the host")
+    return_errno_with_message!(EIO, "GetQuote: no TD on the host")
 }

@@ -16,6 +16,7 @@
 //! | [`pages`] | per-page state: unaccepted / private / shared |
 //! | [`measure`] | MRTD, RTMRs, TDREPORT and its MAC |
 //! | [`firmware`] | the memory map TDVF would report (unaccepted RAM) |
+//! | [`firmware_log`] | the events TDVF would measure into RTMR0/RTMR1 (the firmware part of the CCEL) |
 //! | [`quote_service`] | the host's quote service: quote v4 under TEST keys |
 //! | [`mailbox`] | the firmware's AP wake-up mailbox and park loop |
 //! | [`hostile`] | hostile mode: the host lies in its answers |
@@ -30,6 +31,7 @@
 
 pub mod decode;
 pub mod firmware;
+pub mod firmware_log;
 mod host;
 pub mod hostile;
 pub mod mailbox;
@@ -182,6 +184,14 @@ pub fn measurements() -> Option<(measure::Sha384Digest, [measure::Sha384Digest; 
     })
 }
 
+static FIRMWARE_EVENTS: spin::Once<[firmware_log::FirmwareEvent; firmware_log::EVENT_COUNT]> = spin::Once::new();
+
+/// What the emulated firmware measured into the RTMRs before the kernel
+/// started (empty before [`install`]).
+pub fn firmware_events() -> &'static [firmware_log::FirmwareEvent] {
+    FIRMWARE_EVENTS.get().map_or(&[], |events| &events[..])
+}
+
 /// Check a TDREPORT against the emulator's MAC key (what TDG.MR.VERIFYREPORT
 /// does on hardware): tampering with any field shows up here.
 pub fn verify_report(report: &[u8; 1024]) -> Result<(), measure::ReportMismatch> {
@@ -221,8 +231,14 @@ pub fn install(boot: &'static BootInfo) -> &'static BootInfo {
             let _ = PAGES.mark_accepted(PhysRange { start, end });
         }
     }
-    let measurements =
-        Measurements { mrtd: measure_kernel_image(), rtmr: [[0; 48]; 4], key: measure::derive_key(&entropy()) };
+    // The firmware's measurements (RTMR0, RTMR1) happen before the kernel
+    // runs: the RTMRs start with them, and the kernel's log copies them.
+    let firmware_events = FIRMWARE_EVENTS.call_once(|| firmware_log::events(amended));
+    let measurements = Measurements {
+        mrtd: measure_kernel_image(),
+        rtmr: firmware_log::replay(firmware_events),
+        key: measure::derive_key(&entropy()),
+    };
     let previous_ud_hook = framework::arch::trap::set_invalid_opcode_hook(invalid_opcode);
     STATE.call_once(|| EmulatedTd { gpaw: GPAW, measurements: spin::Mutex::new(measurements), previous_ud_hook });
     ACTIVE.store(true, Ordering::Release);
