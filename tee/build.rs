@@ -136,4 +136,41 @@ fn main() {
     writeln!(out, "pub const ROOT_CA_PEM: &str = {:?};", root_pem).unwrap();
     std::fs::write(out_dir.join("tdx_test_attestation.rs"), out).expect("write generated constants");
     std::fs::write(out_dir.join("tdx_test_root_ca.pem"), root_pem).expect("write the test root");
+
+    snp_test_cert_table(&out_dir);
+}
+
+/// The SNP emulator's certificate table (what its hypervisor returns for
+/// an extended guest request): the verifier's TEST chain
+/// (`verifier/test-roots/snp-vcek-ask-ark.pem`: VCEK, ASK, ARK, none of
+/// them AMD's) as DER under the GHCB GUIDs, in the GHCB spec's layout:
+/// entries { GUID, offset u32, length u32 }, an all-zero entry, the data.
+/// Each certificate starts on its own page (offsets are the host's
+/// choice), so the table needs 4 pages as a real one (RSA-4096 ARK and
+/// ASK) needs more than one: a smaller buffer gets INVALID_LEN.
+fn snp_test_cert_table(out_dir: &std::path::Path) {
+    use x509_cert::der::Encode;
+    const PEM: &str = "../verifier/test-roots/snp-vcek-ask-ark.pem";
+    println!("cargo:rerun-if-changed={}", PEM);
+    // GUIDs in the byte order their text reads (as go-sev-guest and the
+    // sev crate lay them out): VCEK, ASK, ARK.
+    const GUIDS: [&str; 3] =
+        ["63da758d-e664-4564-adc5-f4b93be8accd", "4ab7b379-bbac-4fe4-a02f-05aef327c782", "c0b406a4-a803-4952-9743-3fb6014cd0ae"];
+    let pem = std::fs::read(PEM).expect("the verifier's TEST SNP chain");
+    let certs = x509_cert::Certificate::load_pem_chain(&pem).expect("the TEST SNP chain parses");
+    assert_eq!(certs.len(), 3, "VCEK, ASK, ARK");
+    let mut table = vec![0u8; (GUIDS.len() + 1) * 24];
+    for (i, (cert, guid)) in certs.iter().zip(GUIDS).enumerate() {
+        let der = cert.to_der().expect("DER");
+        let hex: String = guid.chars().filter(|c| *c != '-').collect();
+        for (j, byte) in table[i * 24..i * 24 + 16].iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * j..2 * j + 2], 16).expect("hex");
+        }
+        table.resize(table.len().div_ceil(4096) * 4096, 0);
+        let offset = table.len() as u32;
+        table[i * 24 + 16..i * 24 + 20].copy_from_slice(&offset.to_le_bytes());
+        table[i * 24 + 20..i * 24 + 24].copy_from_slice(&(der.len() as u32).to_le_bytes());
+        table.extend_from_slice(&der);
+    }
+    std::fs::write(out_dir.join("snp_test_cert_table.bin"), table).expect("write the SNP test certificate table");
 }

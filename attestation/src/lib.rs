@@ -4,6 +4,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`tdx`] | the TDX guest driver: `/dev/tdx_guest`, the measurement registers in sysfs, the `tdx_guest` tsm provider |
+//! | [`snp`] | the SEV-SNP guest driver: `/dev/sev-guest`, the `sev_guest` tsm provider |
 //! | [`tsm`] | configfs-tsm reports (`/sys/kernel/config/tsm/report/`) |
 //! | [`configfs`] | configfs itself (`mount -t configfs`) |
 //! | [`sysfs`] | the sysfs node kinds the drivers hang into `/sys` |
@@ -16,7 +17,8 @@
 //!
 //! [`init`] runs once at boot, before the boot tree mounts `/dev` and
 //! `/sys`: configfs and `tsm/report` always exist (as on Linux with
-//! `CONFIG_TSM_REPORTS`), the TDX driver only in a TD.
+//! `CONFIG_TSM_REPORTS`), the TDX driver only in a TD, the SEV-SNP
+//! driver only in an SNP guest.
 //!
 //! Must never: use `unsafe` (forbidden below); hand user space a report
 //! built from unchecked host data.
@@ -24,8 +26,7 @@
 //! [`measured_boot::measure_boot`] runs just before [`init`] (the kernel
 //! passes it the command line and the initramfs).
 //!
-//! Not yet: `/dev/sev-guest`, quotes (GetQuote, see [`tdx::quote`]),
-//! reading real TDVF's CCEL (see [`measured_boot`]).
+//! Not yet: reading real TDVF's CCEL (see [`measured_boot`]).
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -39,12 +40,14 @@ pub mod eventlog;
 pub mod measured_boot;
 mod node;
 mod sync;
+pub mod snp;
 pub mod sysfs;
 pub mod tdx;
 pub mod tsm;
 pub mod user;
 
-/// Register configfs, `tsm/report`, and on TDX the TDX guest driver.
+/// Register configfs, `tsm/report`, and the guest driver of the TEE
+/// (TDX or SEV-SNP).
 #[cfg(target_os = "none")]
 pub fn init() {
     configfs::register_filesystem();
@@ -54,6 +57,17 @@ pub fn init() {
         match tdx::register(alloc::boxed::Box::new(tdx::backend::TeeTdx), &USER) {
             Ok(_) => log::info!("attestation: /dev/tdx_guest, measurements and the tdx_guest tsm provider registered"),
             Err(error) => log::error!("attestation: TDX guest driver not registered: {}", error),
+        }
+    }
+    if tee::detect() == tee::PlatformKind::SevSnp {
+        static USER: user::CurrentProcess = user::CurrentProcess;
+        if !snp::channel::available() {
+            log::error!("attestation: no usable VMPCK0: /dev/sev-guest not registered");
+            return;
+        }
+        match snp::register(alloc::boxed::Box::new(snp::channel::TeeSnp), &USER) {
+            Ok(_) => log::info!("attestation: /dev/sev-guest and the sev_guest tsm provider registered"),
+            Err(error) => log::error!("attestation: SEV-SNP guest driver not registered: {}", error),
         }
     }
 }

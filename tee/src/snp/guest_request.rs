@@ -19,8 +19,8 @@ use alloc::boxed::Box;
 use boot::PhysRange;
 use framework::mm::{Frame, Segment};
 
-use super::abi::{exit, msg, report, secrets, GUEST_REQ_VMM_ERR_SHIFT};
-use super::ghcb::with_ghcb;
+use super::abi::{exit, msg, report, secrets, GUEST_REQ_VMM_ERR_BUSY, GUEST_REQ_VMM_ERR_INVALID_LEN, GUEST_REQ_VMM_ERR_SHIFT};
+use super::ghcb::{self, with_ghcb};
 use super::message::{self, Header};
 use super::report::SnpReport;
 use crate::platform::TeeError;
@@ -118,9 +118,59 @@ fn channel(slot: &mut Option<Channel>) -> Result<&Channel, TeeError> {
     slot.as_ref().ok_or(TeeError::Unsupported)
 }
 
+/// How a guest request failed, in the terms Linux's sev-guest driver
+/// reports to user space (`snp_send_guest_request`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// The VMPCK was wiped after an earlier failure (Linux: `ENOTTY`);
+    /// nothing was sent.
+    VmpckDisabled,
+    /// Message sequence numbers are exhausted (`EIO`); nothing was sent.
+    SeqnoExhausted,
+    /// Refused before sending: bad argument, no memory.
+    Invalid(&'static str),
+    /// The extended request's certificate buffer is too small: the host
+    /// needs `npages` pages. The same message was then sent as a plain
+    /// guest request (the PSP had not seen its sequence number, which is
+    /// now used up), so the VMPCK stays usable; its answer is dropped.
+    /// Linux: `EIO`, exitinfo2 = `SNP_GUEST_VMM_ERR(INVALID_LEN)`.
+    CertsTooSmall { npages: u64 },
+    /// The host answered "busy" for too long (Linux: `ETIMEDOUT`); the
+    /// VMPCK is wiped.
+    Busy { exitinfo2: u64 },
+    /// The VMGEXIT or the firmware failed (`EIO`): `exitinfo2` is
+    /// SW_EXITINFO2, or `u64::MAX` (`SEV_RET_NO_FW_CALL`) when the GHCB
+    /// call itself was refused. The VMPCK is wiped.
+    Failed { exitinfo2: u64 },
+    /// The response does not authenticate or does not match the request
+    /// (Linux: `EBADMSG`); the VMPCK is wiped.
+    BadResponse,
+}
+
+/// SW_EXITINFO2 when no firmware call happened (Linux `SEV_RET_NO_FW_CALL`, -1).
+pub const NO_FW_CALL: u64 = u64::MAX;
+/// VMGEXITs a "busy" host gets before the request is given up (Linux
+/// waits up to 60 s, re-sending every 2 s).
+const BUSY_RETRIES: usize = 30;
+
+impl From<SendError> for TeeError {
+    fn from(error: SendError) -> TeeError {
+        match error {
+            SendError::VmpckDisabled => TeeError::InvalidArgument("VMPCK disabled after an earlier failure"),
+            SendError::SeqnoExhausted => TeeError::InvalidArgument("message sequence numbers exhausted"),
+            SendError::Invalid(why) => TeeError::InvalidArgument(why),
+            SendError::CertsTooSmall { .. } => TeeError::Host(GUEST_REQ_VMM_ERR_INVALID_LEN << GUEST_REQ_VMM_ERR_SHIFT),
+            SendError::Busy { exitinfo2 } | SendError::Failed { exitinfo2 } => TeeError::Host(exitinfo2),
+            SendError::BadResponse => TeeError::BadResponse("PSP response does not authenticate or does not match the request"),
+        }
+    }
+}
+
 /// Send one guest message with VMPCK `vmpck` and return the decrypted
-/// response payload's length in `out`. `seqno_override` (tests only)
-/// sends with a chosen sequence number instead of the next one.
+/// response payload's length in `out`. With `certs` (a multiple of 4 KiB,
+/// at most [`CERTS_SIZE`]) the message goes as an extended request and the
+/// host's certificate table lands in `certs` (zeros if it has none).
+/// `seqno_override` (tests only) sends with a chosen sequence number.
 fn exchange(
     vmpck_index: usize,
     msg_type: u8,
@@ -128,100 +178,149 @@ fn exchange(
     payload: &[u8],
     out: &mut [u8],
     seqno_override: Option<u64>,
-    certs_out: Option<&mut [u8]>,
-) -> Result<(usize, usize), TeeError> {
+    certs: Option<&mut [u8]>,
+) -> Result<usize, SendError> {
     if vmpck_index >= secrets::VMPCK_COUNT {
-        return Err(TeeError::InvalidArgument("VMPCK index is 0..=3"));
+        return Err(SendError::Invalid("VMPCK index is 0..=3"));
     }
-    let msg_sz = u16::try_from(payload.len()).map_err(|_| TeeError::InvalidArgument("message too long"))?;
+    if certs.as_ref().is_some_and(|c| c.is_empty() || c.len() > CERTS_SIZE || c.len() % 4096 != 0) {
+        return Err(SendError::Invalid("certificate buffer: 4 KiB multiple, at most 16 KiB"));
+    }
+    let msg_sz = u16::try_from(payload.len()).map_err(|_| SendError::Invalid("message too long"))?;
     let mut slot = CHANNEL.lock();
-    let page = secrets_page()?;
+    let page = secrets_page().map_err(|_| SendError::Invalid("no secrets page"))?;
     let key = vmpck(page, vmpck_index);
     if key == [0; 32] {
-        return Err(TeeError::InvalidArgument("VMPCK disabled after an earlier failure"));
+        return Err(SendError::VmpckDisabled);
     }
-    let channel = channel(&mut slot)?;
+    let channel = channel(&mut slot).map_err(|_| SendError::Invalid("no shared message pages"))?;
+    let certs_area = certs.as_ref().map(|_| &channel.certs);
     let slot_ptr = seqno_slot(page, vmpck_index);
     // SAFETY: a u32 in the private secrets page, accessed under CHANNEL.
     let stored = u64::from(unsafe { slot_ptr.read_volatile() });
     let seqno = seqno_override.unwrap_or(stored + 1);
     if seqno + 1 >= u64::from(u32::MAX) {
-        return Err(TeeError::InvalidArgument("message sequence numbers exhausted"));
+        return Err(SendError::SeqnoExhausted);
     }
     let header = Header { seqno, msg_type, msg_version, msg_sz, vmpck: vmpck_index as u8 };
     let mut private = Box::new([0u8; msg::PAGE_SIZE]);
-    message::seal(&key, &header, payload, &mut private).map_err(|_| TeeError::InvalidArgument("message too long"))?;
-    channel.request.write_bytes(0, &private[..]).map_err(|_| TeeError::InvalidArgument("request page"))?;
+    message::seal(&key, &header, payload, &mut private).map_err(|_| SendError::Invalid("message too long"))?;
+    channel.request.write_bytes(0, &private[..]).map_err(|_| SendError::Invalid("request page"))?;
     channel.response.fill(0);
     let (request_gpa, response_gpa) = (channel.request.paddr(), channel.response.paddr());
-    let extended = certs_out.is_some();
-    if extended {
-        channel.certs.fill(0);
+    // The extended request first (if asked for); a too-small buffer makes
+    // it a plain request of the same message; a busy host gets the same
+    // message again (never a new sequence number: the IV must not repeat).
+    let mut ext = certs_area.zip(certs.as_ref().map(|c| (c.len() / 4096) as u64));
+    if let Some((area, _)) = ext {
+        area.fill(0);
     }
-    let certs_gpa = channel.certs.paddr();
-    let sent = with_ghcb(|ghcb| {
-        let code = if extended {
-            ghcb.set(super::ghcb::layout::RAX, certs_gpa);
-            ghcb.set(super::ghcb::layout::RBX, (CERTS_SIZE / 4096) as u64);
-            exit::EXT_GUEST_REQUEST
-        } else {
-            exit::GUEST_REQUEST
+    let mut too_small = None;
+    let mut busy = 0;
+    let outcome = loop {
+        let sent = with_ghcb(|ghcb| {
+            let exit_code = match ext {
+                Some((area, npages)) => {
+                    ghcb.set(ghcb::layout::RAX, area.paddr());
+                    ghcb.set(ghcb::layout::RBX, npages);
+                    exit::EXT_GUEST_REQUEST
+                }
+                None => exit::GUEST_REQUEST,
+            };
+            // SAFETY: the hypervisor writes only the shared response page
+            // and the shared certificate buffer.
+            let result = unsafe { ghcb.call(exit_code, request_gpa, response_gpa) };
+            (result, ghcb.exit_info_2(), ghcb.get(ghcb::layout::RBX))
+        });
+        let info = match sent {
+            Ok((Ok(()), info, rbx)) => (info, rbx),
+            Err(_) | Ok((Err(_), _, _)) => break Err(SendError::Failed { exitinfo2: NO_FW_CALL }),
         };
-        // SAFETY: the hypervisor writes only the shared response and
-        // certificate pages.
-        let result = unsafe { ghcb.call(code, request_gpa, response_gpa) };
-        (result, ghcb.exit_info_2())
-    });
+        match info {
+            (0, _) => break Ok(()),
+            (info, rbx) if ext.is_some() && info == GUEST_REQ_VMM_ERR_INVALID_LEN << GUEST_REQ_VMM_ERR_SHIFT => {
+                too_small = Some(rbx.unwrap_or(0));
+                ext = None;
+            }
+            (info, _) if info == GUEST_REQ_VMM_ERR_BUSY << GUEST_REQ_VMM_ERR_SHIFT => {
+                busy += 1;
+                if busy > BUSY_RETRIES {
+                    break Err(SendError::Busy { exitinfo2: info });
+                }
+                for _ in 0..1_000_000 {
+                    core::hint::spin_loop();
+                }
+            }
+            (info, _) => break Err(SendError::Failed { exitinfo2: info }),
+        }
+    };
     // Sent (or maybe sent): the sequence number is used up either way.
     // SAFETY: as above.
     unsafe { slot_ptr.write_volatile((seqno + 1).max(stored) as u32) };
-    let failure = match sent {
-        Err(error) => Some(error),
-        Ok((Err(error), _)) => Some(error),
-        Ok((Ok(()), 0)) => None,
-        Ok((Ok(()), exit_info_2)) => Some(TeeError::Host(exit_info_2)),
-    };
-    if let Some(error) = failure {
-        if let TeeError::Host(info) = error {
+    if let Err(error) = outcome {
+        if let SendError::Failed { exitinfo2 } | SendError::Busy { exitinfo2 } = error {
             log::error!(
                 "snp: guest request failed: firmware error {:#x}, VMM error {:#x}",
-                info & 0xffff_ffff,
-                info >> GUEST_REQ_VMM_ERR_SHIFT
+                exitinfo2 & 0xffff_ffff,
+                exitinfo2 >> GUEST_REQ_VMM_ERR_SHIFT
             );
         }
         disable_vmpck(page, vmpck_index);
         return Err(error);
     }
-    channel.response.read_bytes(0, &mut private[..]).map_err(|_| TeeError::InvalidArgument("response page"))?;
+    if let Some(npages) = too_small {
+        // Linux answers without looking at the plain request's response.
+        return Err(SendError::CertsTooSmall { npages });
+    }
+    channel.response.read_bytes(0, &mut private[..]).map_err(|_| SendError::Invalid("response page"))?;
     let expected = Header { seqno: seqno + 1, msg_type: msg_type + 1, msg_version, msg_sz: 0, vmpck: vmpck_index as u8 };
     let opened = message::open(&key, &mut private);
     let header = match opened {
-        Ok(h) if h.seqno == expected.seqno && h.msg_type == expected.msg_type && h.msg_version == msg_version && h.vmpck == expected.vmpck => h,
+        Ok(h) if h.seqno == expected.seqno
+            && h.msg_type == expected.msg_type
+            && h.msg_version == msg_version
+            && h.vmpck == expected.vmpck
+            && usize::from(h.msg_sz) <= out.len() =>
+        {
+            h
+        }
         _ => {
             disable_vmpck(page, vmpck_index);
-            return Err(TeeError::BadResponse("PSP response does not authenticate or does not match the request"));
+            return Err(SendError::BadResponse);
         }
     };
     // SAFETY: as above: N+2 is the next value Linux stores.
     unsafe { slot_ptr.write_volatile((seqno + 1) as u32) };
     let len = usize::from(header.msg_sz);
-    if len > out.len() {
-        return Err(TeeError::BadResponse("response larger than the caller's buffer"));
-    }
     out[..len].copy_from_slice(&private[msg::HEADER_SIZE..msg::HEADER_SIZE + len]);
-    let certs_len = match certs_out {
-        Some(certs) => copy_certificates(&channel.certs, certs)?,
-        None => 0,
-    };
-    Ok((len, certs_len))
+    if let (Some(area), Some(certs)) = (certs_area, certs) {
+        // Host-chosen bytes, handed on as they are (the relying party
+        // verifies the certificates, as on Linux).
+        area.read_bytes(0, certs).map_err(|_| SendError::Invalid("certificate buffer"))?;
+    }
+    Ok(len)
 }
 
-/// Copy the hypervisor's certificate table out of shared memory and
+/// One guest request as `/dev/sev-guest` makes it: message `msg_type`,
+/// version `msg_version`, through VMPCK `vmpck`; the decrypted response
+/// payload goes to `out` (its length is returned). With `certs` it is an
+/// extended request (NAE 0x8000_0012) and the host's certificate table
+/// is copied to `certs`.
+pub fn send(
+    vmpck: usize,
+    msg_type: u8,
+    msg_version: u8,
+    payload: &[u8],
+    out: &mut [u8],
+    certs: Option<&mut [u8]>,
+) -> Result<usize, SendError> {
+    exchange(vmpck, msg_type, msg_version, payload, out, None, certs)
+}
+
+/// Copy the hypervisor's certificate table (a private copy) and
 /// return its extent (entries, terminator and the blobs they point at),
 /// refusing entries that point outside the buffer.
-fn copy_certificates(shared: &Segment, out: &mut [u8]) -> Result<usize, TeeError> {
-    let mut table = alloc::vec![0u8; CERTS_SIZE];
-    shared.read_bytes(0, &mut table).map_err(|_| TeeError::InvalidArgument("certificate buffer"))?;
+fn copy_certificates(table: &[u8], out: &mut [u8]) -> Result<usize, TeeError> {
     let mut extent = 0;
     for (i, entry) in table.chunks_exact(CERT_ENTRY_SIZE).enumerate() {
         if entry[..16] == [0; 16] {
@@ -251,7 +350,7 @@ fn copy_certificates(shared: &Segment, out: &mut [u8]) -> Result<usize, TeeError
 /// carry SW_EXITINFO2 (firmware error low, VMM error high) in
 /// [`TeeError::Host`].
 pub fn request(vmpck: usize, msg_type: u8, msg_version: u8, payload: &[u8], out: &mut [u8]) -> Result<usize, TeeError> {
-    exchange(vmpck, msg_type, msg_version, payload, out, None, None).map(|(len, _)| len)
+    Ok(exchange(vmpck, msg_type, msg_version, payload, out, None, None)?)
 }
 
 /// An extended request (NAE 0x8000_0012): as [`request`], and the
@@ -266,14 +365,16 @@ pub fn request_ext(
     out: &mut [u8],
     certs: &mut [u8],
 ) -> Result<(usize, usize), TeeError> {
-    exchange(vmpck, msg_type, msg_version, payload, out, None, Some(certs))
+    let mut table = alloc::vec![0u8; CERTS_SIZE];
+    let len = exchange(vmpck, msg_type, msg_version, payload, out, None, Some(&mut table[..]))?;
+    Ok((len, copy_certificates(&table, certs)?))
 }
 
 /// As [`request`], with a chosen sequence number: only for tests that
 /// check the PSP refuses a reused one (and that the VMPCK is then gone).
 #[cfg(feature = "emulation")]
 pub fn request_with_seqno_for_test(vmpck: usize, seqno: u64, msg_type: u8, payload: &[u8], out: &mut [u8]) -> Result<usize, TeeError> {
-    exchange(vmpck, msg_type, 1, payload, out, Some(seqno), None).map(|(len, _)| len)
+    Ok(exchange(vmpck, msg_type, 1, payload, out, Some(seqno), None)?)
 }
 
 /// The last sequence number stored for VMPCK `vmpck` (tests).

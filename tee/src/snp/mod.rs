@@ -27,7 +27,7 @@
 //! memory: real SNP does not boot yet), #VC for MMIO and string I/O and
 //! from user mode, the CC blob (where real firmware puts the secrets page
 //! and the CPUID table) (secrets page GPA on real
-//! hardware), extended guest requests (certificates), AP creation.
+//! hardware), AP creation.
 
 pub mod abi;
 pub mod cpuid_table;

@@ -280,13 +280,15 @@ mod emulated {
         assert!(attest::verify_report(&boxed));
         assert_eq!(crate::platform().extend_measurement(0, &[0; 48]), Err(TeeError::Unsupported));
         // The extended request: the same report, and the emulated host's
-        // certificate table, which is empty (just the terminator entry).
+        // certificate table (the TEST VCEK, ASK, ARK), up to its last
+        // certificate's end.
         let mut certs = alloc::vec![0xffu8; guest_request::CERTS_SIZE];
         let (ext, certs_len) = crate::snp::get_ext_report(&data(7), &mut certs).unwrap();
         assert_eq!(ext.report_data(), &data(7)[..]);
         assert!(attest::verify_report(&ext));
-        assert_eq!(certs_len, guest_request::CERT_ENTRY_SIZE);
-        assert_eq!(&certs[..certs_len], &[0u8; guest_request::CERT_ENTRY_SIZE][..]);
+        let table = crate::emu::snp::hypervisor::TEST_CERT_TABLE;
+        assert_eq!(certs_len, table.len());
+        assert_eq!(&certs[..certs_len], table);
     }
 
     #[ktest]

@@ -198,6 +198,18 @@ mod tests {
     }
 
     #[test]
+    fn the_test_vcek_certificate_certifies_the_signing_key() {
+        // The certificate table tee/build.rs made from the verifier's
+        // TEST chain: its VCEK (the first entry) holds our public key.
+        let table: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/snp_test_cert_table.bin"));
+        let entry = |i: usize, at: usize| u32::from_le_bytes(table[i * 24 + at..i * 24 + at + 4].try_into().unwrap()) as usize;
+        let vcek = &table[entry(0, 16)..entry(0, 16) + entry(0, 20)];
+        let key = test_verifying_key_sec1();
+        assert!(vcek.windows(key.len()).any(|w| w == key), "the TEST VCEK certificate holds the emulator's signing key");
+        assert!(table.len() > 3 * 4096 && table.len() <= 16 << 10, "4 pages: one per certificate");
+    }
+
+    #[test]
     fn launch_digest_chains_every_page() {
         let image = [0x90u8; 3 * 4096];
         let digest = launch_digest(&image, 0x100_0000);

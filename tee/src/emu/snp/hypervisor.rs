@@ -309,23 +309,7 @@ fn serve(ghcb: &GhcbView, gpa: u64, code: u64, info1: u64, info2: u64, inputs: [
         }
         exit::PSC => psc(&ghcb, gpa, scratch),
         exit::GUEST_REQUEST => guest_request(&ghcb, info1, info2),
-        exit::EXT_GUEST_REQUEST => {
-            let (Some(certs), Some(pages)) = (rax, rbx) else { return missing(&ghcb) };
-            if pages == 0 {
-                // Too small for even the empty table: say how many pages.
-                ghcb.output(layout::RBX, 1);
-                ghcb.write(layout::SW_EXIT_INFO_2, GUEST_REQ_VMM_ERR_INVALID_LEN << GUEST_REQ_VMM_ERR_SHIFT);
-                return;
-            }
-            let Some(table) = shared_page(certs) else {
-                ghcb.write(layout::SW_EXIT_INFO_2, u64::from(crate::snp::abi::FW_ERR_INVALID_PARAM));
-                return;
-            };
-            // This host has no certificates: the table is its terminator.
-            // SAFETY: the first shared page of the guest's certificate buffer.
-            unsafe { core::ptr::write_bytes(table, 0, crate::snp::guest_request::CERT_ENTRY_SIZE) };
-            guest_request(&ghcb, info1, info2);
-        }
+        exit::EXT_GUEST_REQUEST => ext_guest_request(&ghcb, info1, info2, rax, rbx),
         _ => ghcb.error(GHCB_ERR_INVALID_EVENT),
     }
 }
@@ -399,4 +383,38 @@ fn guest_request(ghcb: &GhcbView, request_gpa: u64, response_gpa: u64) {
         }
         Err(firmware_error) => ghcb.write(layout::SW_EXIT_INFO_2, u64::from(firmware_error)),
     }
+}
+
+/// The certificate table this host hands out with extended guest
+/// requests: the verifier's TEST chain (VCEK, ASK, ARK from
+/// `verifier/test-roots/snp-vcek-ask-ark.pem`, built into a GHCB
+/// certificate table by tee/build.rs). Not AMD's: it certifies nothing.
+pub const TEST_CERT_TABLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/snp_test_cert_table.bin"));
+
+/// NAE 0x8000_0012 (GHCB spec, "SNP Extended Guest Request"): RAX = GPA
+/// of the guest's shared certificate buffer, RBX = its pages. Too few
+/// pages: SW_EXITINFO2 = VMM error INVALID_LEN, RBX = pages needed, and
+/// the request does not reach the PSP. Otherwise the table is written and
+/// the request is served like a plain one.
+fn ext_guest_request(ghcb: &GhcbView, request_gpa: u64, response_gpa: u64, data_gpa: Option<u64>, npages: Option<u64>) {
+    use crate::snp::abi::FW_ERR_INVALID_PARAM;
+    let (Some(data_gpa), Some(npages)) = (data_gpa, npages) else { return missing(ghcb) };
+    let needed = (TEST_CERT_TABLE.len() as u64).div_ceil(PAGE);
+    if npages < needed {
+        ghcb.write(layout::SW_EXIT_INFO_2, GUEST_REQ_VMM_ERR_INVALID_LEN << GUEST_REQ_VMM_ERR_SHIFT);
+        ghcb.output(layout::RBX, needed);
+        return;
+    }
+    let shared = data_gpa.is_multiple_of(PAGE)
+        && npages <= 1 << 20
+        && (0..npages).all(|i| PAGES.state(data_gpa + i * PAGE) == Some(PageState::Shared));
+    let Some(data) = guest_ptr(data_gpa, npages * PAGE).filter(|_| shared) else {
+        record(SnpViolation::MessagePageNotShared, data_gpa);
+        ghcb.write(layout::SW_EXIT_INFO_2, u64::from(FW_ERR_INVALID_PARAM));
+        return;
+    };
+    // SAFETY: `npages` shared guest pages (checked) the guest named for
+    // the table, which fits (checked against `needed`).
+    unsafe { core::ptr::copy_nonoverlapping(TEST_CERT_TABLE.as_ptr(), data, TEST_CERT_TABLE.len()) };
+    guest_request(ghcb, request_gpa, response_gpa);
 }
