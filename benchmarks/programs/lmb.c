@@ -122,6 +122,33 @@ static void bench_write_null(long n)
     close(fd);
 }
 
+/* One byte each way: the fixed cost of a read/write syscall on a device,
+ * to tell it apart from the per-byte cost of the 4 KiB versions. */
+static void bench_null_io_1b(long n)
+{
+    char c = 1;
+    current = "read_dev_zero_1b";
+    int fd = open("/dev/zero", O_RDONLY);
+    CHECK(fd >= 0, "open /dev/zero");
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        c = 1;
+        if (read(fd, &c, 1) != 1 || c != 0)
+            fail("read did not return one zero byte");
+    }
+    report(current, t0, now_ns(), n);
+    close(fd);
+    current = "write_dev_null_1b";
+    fd = open("/dev/null", O_WRONLY);
+    CHECK(fd >= 0, "open /dev/null");
+    t0 = now_ns();
+    for (long i = 0; i < n; i++)
+        if (write(fd, &c, 1) != 1)
+            fail("write did not take 1 byte");
+    report(current, t0, now_ns(), n);
+    close(fd);
+}
+
 #define FILE_PATH "/tmp/lmb-file"
 #define FILE_SIZE 1234
 
@@ -530,6 +557,7 @@ static void micro(long scale)
 {
     make_file();
     bench_null(scaled(200000, scale));
+    bench_null_io_1b(scaled(100000, scale));
     bench_read_zero(scaled(50000, scale));
     bench_write_null(scaled(100000, scale));
     bench_open_close(scaled(20000, scale));
