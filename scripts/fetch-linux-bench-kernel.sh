@@ -2,12 +2,13 @@
 # Fetch the Linux kernel `umbra bench` compares Umbra with: Debian's
 # linux-image-amd64 from bookworm-backports (6.12) when apt knows that
 # suite, else the bookworm one. Puts its bzImage at
-# target/linux-bench/vmlinuz and the package name at
-# target/linux-bench/package. Prints the bzImage path.
+# target/linux-bench/vmlinuz, its System.map (symbols for
+# `umbra bench --profile`, which boots Linux with nokaslr) and the package
+# name at target/linux-bench/package. Prints the bzImage path.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/target/linux-bench"
-if [ -f "$out/vmlinuz" ] && [ -f "$out/package" ]; then
+if [ -f "$out/vmlinuz" ] && [ -f "$out/package" ] && [ -f "$out/System.map" ]; then
     echo "$out/vmlinuz"
     exit 0
 fi
@@ -32,6 +33,7 @@ else
 fi
 dpkg-deb -x deb/*.deb extract
 cp extract/boot/vmlinuz-* vmlinuz
+cp extract/boot/System.map-* System.map
 basename deb/*.deb .deb > package
 rm -rf deb extract
 echo "$out/vmlinuz"

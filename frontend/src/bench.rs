@@ -15,6 +15,7 @@ use crate::busybox::{self, Busybox};
 use crate::cli::{Firmware, Tee};
 use crate::qemu::{self, ConcreteAccel, Console, QemuConfig};
 use crate::status::{EXIT_SETUP, EXIT_USAGE};
+use crate::tempdir::TempDir;
 use crate::{kernel_build, kvm, paths, supervise};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -35,6 +36,12 @@ Options of `umbra bench`:
   --out FILE            raw JSON results (default benchmarks/results-DATE.json;
                         smoke: target/umbra/bench/results-smoke.json)
   --timeout SECS        per boot (default 1800; smoke 600)
+  --profile             also sample the guest's instruction pointer through
+                        the QEMU monitor (about every 2 ms) into
+                        target/umbra/bench/logs-PID/*.samples, for
+                        benchmarks/profile.py (Linux boots with nokaslr);
+                        sampling slows the guest: times of such a run are
+                        not comparable
 ";
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +56,7 @@ pub struct BenchOptions {
     pub tee: bool,
     pub out: Option<PathBuf>,
     pub timeout: Option<Duration>,
+    pub profile: bool,
 }
 
 pub fn parse(args: &[String]) -> Result<BenchOptions, String> {
@@ -63,6 +71,7 @@ pub fn parse(args: &[String]) -> Result<BenchOptions, String> {
         tee: true,
         out: None,
         timeout: None,
+        profile: false,
     };
     let mut reps = None;
     let mut it = args.iter();
@@ -75,6 +84,7 @@ pub fn parse(args: &[String]) -> Result<BenchOptions, String> {
             "--smoke" => o.smoke = true,
             "--no-linux" => o.linux = false,
             "--no-tee" => o.tee = false,
+            "--profile" => o.profile = true,
             "--reps" | "--smp" | "--mem" | "--accel" | "--linux-kernel" | "--out" | "--timeout" => {
                 let v = match inline {
                     Some(v) => v,
@@ -142,8 +152,14 @@ impl Guest {
 
 fn try_run(o: &BenchOptions) -> Result<i32, Failure> {
     let root = paths::repo_root().map_err(setup)?;
-    let dir = paths::umbra_dir(&root).join("bench");
-    std::fs::create_dir_all(dir.join("logs")).map_err(|e| setup(format!("{}: {e}", dir.display())))?;
+    // Per-run folders, so that two runs (a CI smoke run and a full run)
+    // cannot mix their files: build files in a temporary folder, console
+    // logs under target/umbra/bench/logs-PID (removed when all went well).
+    let bench_dir = paths::umbra_dir(&root).join("bench");
+    let logs = bench_dir.join(format!("logs-{}", std::process::id()));
+    std::fs::create_dir_all(&logs).map_err(|e| setup(format!("{}: {e}", logs.display())))?;
+    let tmp = TempDir::new("bench").map_err(|e| setup(format!("temporary folder: {e}")))?;
+    let dir = tmp.path();
     let busybox = Busybox::from_host(Path::new(busybox::HOST_BUSYBOX)).map_err(setup)?;
     let umbra = kernel_build::build_flavor(&root, true, kernel_build::Flavor::for_tee(Tee::None)).map_err(setup)?;
     let umbra_tdx = if o.tee {
@@ -153,7 +169,7 @@ fn try_run(o: &BenchOptions) -> Result<i32, Failure> {
     };
     let linux = if o.linux { linux_kernel(&root, o)? } else { None };
     let size = if o.smoke { Size { scale: 50, data_files: 20 } } else { Size { scale: 1, data_files: 200 } };
-    let initrd = bench_guest::build_initramfs(&root, &dir, &busybox, size).map_err(setup)?;
+    let initrd = bench_guest::build_initramfs(&root, dir, &busybox, size).map_err(setup)?;
     let accel = match o.accel {
         crate::cli::Accel::Tcg => ConcreteAccel::Tcg,
         crate::cli::Accel::Kvm => ConcreteAccel::Kvm,
@@ -193,7 +209,7 @@ fn try_run(o: &BenchOptions) -> Result<i32, Failure> {
         }
         for (guest, kernel) in boots {
             eprintln!("umbra bench: repetition {}/{}: {}", rep + 1, o.reps, guest.name());
-            let log = dir.join("logs").join(format!("{}-{rep}.log", guest.name()));
+            let log = logs.join(format!("{}-{rep}.log", guest.name()));
             let cfg = QemuConfig {
                 accel,
                 firmware: Firmware::SeaBios,
@@ -201,13 +217,17 @@ fn try_run(o: &BenchOptions) -> Result<i32, Failure> {
                 mem: o.mem.clone(),
                 kernel,
                 initrd: initrd.clone(),
-                cmdline: cmdline(guest),
+                cmdline: if o.profile && guest == Guest::Linux {
+                    format!("{} nokaslr", cmdline(guest))
+                } else {
+                    cmdline(guest)
+                },
                 ctl: dir.join("ctl"),
                 console: Console::Batch,
                 tdx: None,
                 tcg_cpu: qemu::TCG_CPU,
             };
-            let report = boot(&cfg, &log, timeout).map_err(setup)?;
+            let report = boot(&cfg, &log, timeout, o.profile).map_err(setup)?;
             let problems = check(guest, &report);
             if !problems.is_empty() {
                 failures.push(format!("{} repetition {}: {} (console: {})", guest.name(), rep + 1, problems.join("; "), log.display()));
@@ -233,7 +253,7 @@ fn try_run(o: &BenchOptions) -> Result<i32, Failure> {
     print!("{}", results.table());
     let out = match &o.out {
         Some(p) => p.clone(),
-        None if o.smoke => dir.join("results-smoke.json"),
+        None if o.smoke => bench_dir.join("results-smoke.json"),
         None => root.join("benchmarks").join(format!("results-{}.json", date.replace(':', ""))),
     };
     let json = format!(
@@ -266,6 +286,7 @@ fn try_run(o: &BenchOptions) -> Result<i32, Failure> {
     std::fs::write(&md, results.markdown()).map_err(|e| setup(format!("{}: {e}", md.display())))?;
     println!("Raw results: {} (table: {})", out.display(), md.display());
     if failures.is_empty() {
+        let _ = std::fs::remove_dir_all(&logs);
         Ok(0)
     } else {
         for f in &failures {
@@ -328,13 +349,26 @@ fn record(results: &mut Results, guest: Guest, r: &GuestReport) {
 
 /// Boots one guest: console lines are time-stamped as they arrive (for
 /// boot-to-init) and saved to `log`.
-fn boot(cfg: &QemuConfig, log: &Path, timeout: Duration) -> Result<GuestReport, String> {
+fn boot(cfg: &QemuConfig, log: &Path, timeout: Duration, profile: bool) -> Result<GuestReport, String> {
     let (reader, writer) = std::io::pipe().map_err(|e| format!("pipe: {e}"))?;
     let stderr_log = log.with_extension("stderr");
     let stderr = std::fs::File::create(&stderr_log).map_err(|e| format!("{}: {e}", stderr_log.display()))?;
     let mut cmd = Command::new(qemu::qemu_binary());
     cmd.args(qemu::args(cfg)).stdin(Stdio::null()).stdout(writer).stderr(stderr);
+    let monitor = log.with_extension("monitor");
+    if profile {
+        let _ = std::fs::remove_file(&monitor);
+        let mut arg = std::ffi::OsString::from("unix:");
+        arg.push(&monitor);
+        arg.push(",server=on,wait=off");
+        cmd.arg("-monitor").arg(arg);
+    }
     let start = Instant::now();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = profile.then(|| {
+        let (stop, out) = (stop.clone(), log.with_extension("samples"));
+        std::thread::spawn(move || crate::bench_profile::sample(&monitor, &out, start, &stop))
+    });
     let collector = std::thread::spawn(move || {
         let mut lines = Vec::new();
         let mut r = BufReader::new(reader);
@@ -351,6 +385,10 @@ fn boot(cfg: &QemuConfig, log: &Path, timeout: Duration) -> Result<GuestReport, 
     let end = supervise::run(&mut cmd, Some(timeout));
     // The pipe's write end lives in `cmd`: dropping it lets the reader end.
     drop(cmd);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    if let Some(s) = sampler {
+        let _ = s.join();
+    }
     let lines = collector.join().map_err(|_| "console reader panicked".to_string())?;
     let text: String = lines.iter().map(|(t, l)| format!("[{t:9.3}] {l}")).collect();
     let _ = std::fs::write(log, text);

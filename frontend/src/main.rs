@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_guest;
+mod bench_profile;
 mod bench_report;
 mod busybox;
 mod cli;
