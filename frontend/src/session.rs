@@ -139,6 +139,7 @@ mod tests {
             busybox,
             command,
             tdx: None,
+            tcg_cpu: crate::qemu::TCG_CPU,
         }
     }
 
