@@ -285,8 +285,13 @@ fn try_run(o: &BenchOptions) -> Result<i32, Failure> {
     let md = out.with_extension("md");
     std::fs::write(&md, results.markdown()).map_err(|e| setup(format!("{}: {e}", md.display())))?;
     println!("Raw results: {} (table: {})", out.display(), md.display());
+    if o.profile {
+        println!("Console logs and samples: {}", logs.display());
+    }
     if failures.is_empty() {
-        let _ = std::fs::remove_dir_all(&logs);
+        if !o.profile {
+            let _ = std::fs::remove_dir_all(&logs);
+        }
         Ok(0)
     } else {
         for f in &failures {
