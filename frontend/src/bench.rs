@@ -30,7 +30,9 @@ Options of `umbra bench`:
   --smp N, --mem SIZE   guest CPUs and memory (default 1, 512M), both kernels
   --accel auto|tcg|kvm  accelerator (default auto), both kernels
   --linux-kernel IMAGE  Linux bzImage (default: Debian's linux-image-amd64
-                        from bookworm-backports, scripts/fetch-linux-bench-kernel.sh)
+                        from bookworm-backports, scripts/fetch-linux-bench-kernel.sh;
+                        if apt cannot get it, Debian's cloud kernel; the
+                        output names the kernel used)
   --no-linux            Umbra only
   --no-tee              skip the tdx-emu attestation latency boot
   --out FILE            raw JSON results (default benchmarks/results-DATE.json;
@@ -424,12 +426,26 @@ fn linux_kernel(root: &Path, o: &BenchOptions) -> Result<Option<(PathBuf, String
                 .unwrap_or_else(|_| path.display().to_string());
             Ok(Some((path, pkg)))
         }
-        _ if o.smoke => {
-            eprintln!("umbra bench: Debian's Linux kernel could not be fetched; smoke run without Linux");
-            Ok(None)
+        _ => {
+            if let Some(path) = fallback_cloud_kernel(root) {
+                eprintln!("umbra bench: linux-image-amd64 unavailable; using Debian's cloud kernel (as the ABI compare mode)");
+                return Ok(Some((path, "Debian linux-image-cloud-amd64 (fallback: linux-image-amd64 unavailable)".into())));
+            }
+            if o.smoke {
+                eprintln!("umbra bench: Debian's Linux kernel could not be fetched; smoke run without Linux");
+                return Ok(None);
+            }
+            Err(setup("scripts/fetch-linux-bench-kernel.sh failed (apt cannot fetch linux-image-amd64); --no-linux runs Umbra only".into()))
         }
-        _ => Err(setup("scripts/fetch-linux-bench-kernel.sh failed (apt cannot fetch linux-image-amd64); --no-linux runs Umbra only".into())),
     }
+}
+
+/// Debian's cloud kernel that scripts/fetch-linux-kernel.sh fetches for
+/// the ABI compare mode, when apt can get it.
+fn fallback_cloud_kernel(root: &Path) -> Option<PathBuf> {
+    let out = Command::new(root.join("scripts/fetch-linux-kernel.sh")).stderr(Stdio::null()).output().ok()?;
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    (out.status.success() && path.is_file()).then_some(path)
 }
 
 fn command_first_line(cmd: &mut Command) -> String {
