@@ -238,12 +238,17 @@ fn try_run(o: &BenchOptions) -> Result<i32, Failure> {
         }
     }
 
+    // What qemu::args passes as -cpu.
+    let cpu = match accel {
+        ConcreteAccel::Tcg => qemu::TCG_CPU,
+        ConcreteAccel::Kvm => "host",
+    };
     let date = command_first_line(Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"]));
     println!(
         "Umbra vs Linux, {accel_name}, {} repetition(s){}, -machine q35 -cpu {} -smp {} -m {}; {qemu_version}; host: {host}; {date}",
         o.reps,
         if o.smoke { " (smoke: reduced iterations)" } else { "" },
-        match accel { ConcreteAccel::Tcg => qemu::TCG_CPU, ConcreteAccel::Kvm => "host" },
+        cpu,
         o.smp,
         o.mem
     );
@@ -264,7 +269,7 @@ fn try_run(o: &BenchOptions) -> Result<i32, Failure> {
         json_str(&std::env::args().collect::<Vec<_>>().join(" ")),
         json_str(accel_name),
         json_str(&qemu_version),
-        json_str(&format!("-machine q35 -cpu {} -smp {} -m {}", qemu::TCG_CPU, o.smp, o.mem)),
+        json_str(&format!("-machine q35 -cpu {cpu} -smp {} -m {}", o.smp, o.mem)),
         json_str(&host),
         json_str(&load_before),
         json_str(std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()),
