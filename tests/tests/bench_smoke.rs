@@ -68,12 +68,13 @@ fn smoke_table_has_every_row() {
     let linux_ran = !stdout.contains("Linux: not run");
     for name in BOTH {
         let cells = row(&stdout, name).unwrap_or_else(|| panic!("no row {name}\n{context}"));
-        // unit, Umbra median, Linux median, ratio (single repetition: no spread).
-        assert_eq!(cells.len(), 4, "row {name}: {cells:?}\n{context}");
+        // unit, Umbra median, Linux median, ratio of medians, ratio of
+        // minimums (single repetition: no spread).
+        assert_eq!(cells.len(), 5, "row {name}: {cells:?}\n{context}");
         assert!(is_number(cells[1]), "row {name}: no Umbra figure: {cells:?}\n{context}");
         if linux_ran {
             assert!(is_number(cells[2]), "row {name}: no Linux figure: {cells:?}\n{context}");
-            assert!(is_number(cells[3]), "row {name}: no ratio: {cells:?}\n{context}");
+            assert!(is_number(cells[3]) && is_number(cells[4]), "row {name}: no ratio: {cells:?}\n{context}");
         }
     }
     for name in UMBRA_ONLY {
