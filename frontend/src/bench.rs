@@ -190,6 +190,9 @@ fn try_run(o: &BenchOptions) -> Result<i32, Failure> {
     let timeout = o.timeout.unwrap_or(Duration::from_secs(if o.smoke { 600 } else { 1800 }));
     let qemu_version = command_first_line(Command::new(qemu::qemu_binary()).arg("--version"));
     let host = host_description();
+    // At the start: the tree being measured (commits made during a long
+    // run must not be credited with its numbers).
+    let commit = command_first_line(Command::new("git").arg("-C").arg(&root).args(["rev-parse", "HEAD"]));
     let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_string();
     eprintln!(
         "umbra bench: {accel_name}, {} repetition(s), -smp {} -m {}, {qemu_version}",
@@ -273,7 +276,7 @@ fn try_run(o: &BenchOptions) -> Result<i32, Failure> {
         json_str(&host),
         json_str(&load_before),
         json_str(std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()),
-        json_str(&command_first_line(Command::new("git").arg("-C").arg(&root).args(["rev-parse", "HEAD"]))),
+        json_str(&commit),
         linux.as_ref().map_or("null".into(), |(_, p)| json_str(p)),
         o.reps,
         o.smoke,
