@@ -2,7 +2,8 @@
 # Installs what Umbra needs on Debian bookworm: Debian's Rust 1.96 with the
 # standard-library source (for -Zbuild-std), lld, QEMU 10 from
 # bookworm-backports (7.2 from bookworm only if backports is unreachable),
-# OVMF, busybox, musl and build tools. Idempotent; prints nothing when all
+# OVMF, busybox, musl and build tools, and the Linux kernel for `umbra
+# bench` (scripts/fetch-linux-bench-kernel.sh). Idempotent; prints nothing when all
 # is present.
 set -euo pipefail
 
@@ -36,7 +37,15 @@ if installed qemu-system-x86; then
     fi
 fi
 
+# The Linux kernel `umbra bench` compares Umbra with: Debian's
+# linux-image-amd64 (6.12 from bookworm-backports) in target/linux-bench.
+fetch_bench_kernel() {
+    "$(dirname "$0")/fetch-linux-bench-kernel.sh" >/dev/null 2>&1 ||
+        echo "umbra setup: could not fetch Debian's Linux kernel for umbra bench (it tries again when run)" >&2
+}
+
 if [ ${#missing[@]} -eq 0 ] && $qemu_ok; then
+    fetch_bench_kernel
     exit 0
 fi
 
@@ -70,3 +79,5 @@ if ! $qemu_ok; then
         mkdir -p "$(dirname "$fallback_stamp")" && touch "$fallback_stamp"
     fi
 fi
+
+fetch_bench_kernel

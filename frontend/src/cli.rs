@@ -14,6 +14,8 @@ Usage:
   umbra build [--tee tdx-emu|snp-emu]   build the kernel image (with the
                                 TEE emulator) and print its path
   umbra test [FILTER]    run all tests (unit tests and QEMU integration tests)
+  umbra bench [OPTIONS]  benchmarks: Umbra against Debian's Linux kernel in
+                         the same QEMU (options below; `umbra bench --smoke`)
   umbra help             show this text
 
 Options of `umbra run`:
@@ -212,6 +214,8 @@ pub enum Command {
     Run(RunOptions),
     Build { tee: Tee },
     Test { filter: Option<String> },
+    /// `umbra bench` and its arguments (parsed by `bench::parse`).
+    Bench(Vec<String>),
     Help,
 }
 
@@ -219,11 +223,12 @@ pub enum Command {
 /// (exit status 2) with a one-line message.
 pub fn parse(args: &[String]) -> Result<Command, String> {
     let Some((sub, rest)) = args.split_first() else {
-        return Err("missing command (run, build, test or help)".into());
+        return Err("missing command (run, build, test, bench or help)".into());
     };
     match sub.as_str() {
         "help" | "-h" | "--help" => Ok(Command::Help),
         "run" => parse_run(rest),
+        "bench" => Ok(Command::Bench(rest.to_vec())),
         "build" => match rest {
             [] => Ok(Command::Build { tee: Tee::None }),
             [a, ..] if a == "-h" || a == "--help" => Ok(Command::Help),
@@ -241,7 +246,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             _ => Err("`umbra test` takes at most one FILTER".into()),
         },
         other => Err(format!(
-            "unknown command '{other}' (expected run, build, test or help)"
+            "unknown command '{other}' (expected run, build, test, bench or help)"
         )),
     }
 }

@@ -2,6 +2,10 @@
 //! kernel image, packs an initramfs, runs the image in QEMU and turns the
 //! guest's exit status into its own (protocol: see `status`).
 
+mod bench;
+mod bench_guest;
+mod bench_profile;
+mod bench_report;
 mod busybox;
 mod cli;
 mod cpio;
@@ -37,9 +41,17 @@ fn real_main() -> i32 {
     }
     match cli::parse(&args) {
         Ok(cli::Command::Help) => {
-            print!("{}", cli::USAGE);
+            print!("{}{}", cli::USAGE, bench::USAGE);
             0
         }
+        Ok(cli::Command::Bench(args)) => match bench::parse(&args) {
+            Ok(o) => bench::run(&o),
+            Err(msg) => {
+                eprintln!("umbra: {msg}");
+                eprintln!("Try 'umbra help'.");
+                EXIT_USAGE
+            }
+        },
         Ok(cli::Command::Run(o)) => run_cmd::run(&o),
         Ok(cli::Command::Build { tee }) => build(tee),
         Ok(cli::Command::Test { filter }) => test_cmd::run(filter.as_deref()),
