@@ -37,6 +37,8 @@ pub mod ktest;
 pub mod logger;
 pub mod mm;
 #[cfg(target_os = "none")]
+pub mod pci;
+#[cfg(target_os = "none")]
 mod panic;
 pub mod power;
 #[cfg(target_os = "none")]
@@ -45,6 +47,8 @@ pub mod sync;
 #[cfg(target_os = "none")]
 pub mod task;
 pub mod user;
+#[cfg(target_os = "none")]
+pub mod virtio;
 
 pub use boot::{BootInfo, Firmware, MemoryRegion, PhysRange, RegionKind};
 pub use boot_entry::KernelContext;
