@@ -47,6 +47,8 @@ fn kernel_main(context: &KernelContext) -> u8 {
     services::fs::devfs::set_entropy_source(services::random::fill);
     services::process::procfs_source::install();
     // Before the boot tree: the drivers' /dev nodes and sysfs entries.
+    framework::virtio::probe(context.boot.rsdp);
+    services::fs::block::register_disks();
     attestation::init();
     let root = match services::fs::setup::boot_tree(initramfs.bytes()) {
         Ok((root, report)) => {
