@@ -44,6 +44,27 @@ static SINK: spin::Once<Option<DmaBuffer>> = spin::Once::new();
 /// Set when a request went to the sink; the driver turns it into EIO.
 static BOUNCE_FAILED: AtomicBool = AtomicBool::new(false);
 
+/// How the host's bus sees a shared buffer: given its device address and
+/// length, the address to hand the device, or `None` to refuse the DMA.
+/// The TEE emulator installs one (it checks the pages are shared and
+/// strips the shared bit its QEMU does not know); without one the device
+/// address is used as is.
+pub type DmaBusHook = fn(u64, u64) -> Option<u64>;
+static BUS_HOOK: spin::Once<DmaBusHook> = spin::Once::new();
+
+/// Install the [`DmaBusHook`] (once, at boot, before [`super::probe`]).
+pub fn set_dma_bus_hook(hook: DmaBusHook) {
+    BUS_HOOK.call_once(|| hook);
+}
+
+fn bus_address(buffer: &DmaBuffer) -> Option<u64> {
+    let address = buffer.device_address();
+    match BUS_HOOK.get() {
+        Some(hook) => hook(address, buffer.len() as u64),
+        None => Some(address),
+    }
+}
+
 /// Allocate the sink (once, at probe time).
 pub fn init() -> bool {
     SINK.call_once(|| DmaBuffer::alloc(BOUNCE_ORDER).ok()).is_some()
@@ -94,7 +115,7 @@ pub fn reserve(bytes: usize) {
 fn sink_address() -> PhysAddr {
     BOUNCE_FAILED.store(true, Ordering::Release);
     match SINK.get() {
-        Some(Some(sink)) => sink.device_address(),
+        Some(Some(sink)) => bus_address(sink).unwrap_or(0),
         // `init` failed, so no device was set up: never reached.
         _ => 0,
     }
@@ -114,7 +135,10 @@ unsafe impl Hal for UmbraHal {
         let Ok(order) = u8::try_from(order) else { return (0, NonNull::dangling()) };
         match DmaBuffer::alloc(order) {
             Ok(buffer) => {
-                let address = buffer.device_address();
+                let Some(address) = bus_address(&buffer) else {
+                    log::error!("virtio: the bus refused queue memory at {:#x}", buffer.device_address());
+                    return (0, NonNull::dangling());
+                };
                 let Some(vaddr) = NonNull::new(buffer.vaddr() as *mut u8) else { return (0, NonNull::dangling()) };
                 QUEUES.lock().insert(address, buffer);
                 (address, vaddr)
@@ -157,7 +181,11 @@ unsafe impl Hal for UmbraHal {
             // Cannot fail: the bounce holds at least `len` bytes.
             let _ = bounce.write_bytes(0, bytes);
         }
-        let address = bounce.device_address();
+        let Some(address) = bus_address(&bounce) else {
+            log::error!("virtio: the bus refused a bounce buffer at {:#x}", bounce.device_address());
+            return_bounce(bounce);
+            return sink_address();
+        };
         BOUNCES.lock().insert(address, bounce);
         address
     }
