@@ -496,6 +496,9 @@ mod tests {
             "--add",
             "/tmp/a:/bin/a",
             "--add=/h:o:st:/x/",
+            "--disk",
+            "a.img",
+            "--disk=/b,c.img",
             "--kernel",
             "img",
             "--timeout",
@@ -512,6 +515,7 @@ mod tests {
         assert_eq!(o.accel, Accel::Kvm);
         assert_eq!(o.smp, 2);
         assert_eq!(o.mem, "1G");
+        assert_eq!(o.disks, vec![PathBuf::from("a.img"), PathBuf::from("/b,c.img")]);
         assert_eq!(o.cmdline(), "console=ttyS0 foo=bar x y");
         assert_eq!(
             o.adds,

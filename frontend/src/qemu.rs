@@ -227,6 +227,15 @@ mod tests {
     }
 
     #[test]
+    fn disks_are_modern_virtio_blk_drives_with_escaped_paths() {
+        let mut c = cfg();
+        c.disks = vec!["/d/a.img".into(), "/d/b,c.img".into()];
+        let s = joined(&c);
+        assert!(s.contains("-drive file=/d/a.img,format=raw,if=none,id=disk0 -device virtio-blk-pci,drive=disk0,disable-legacy=on"), "{s}");
+        assert!(s.contains("-drive file=/d/b,,c.img,format=raw,if=none,id=disk1 -device virtio-blk-pci,drive=disk1,disable-legacy=on"), "{s}");
+    }
+
+    #[test]
     fn batch_tcg_seabios() {
         assert_eq!(
             joined(&cfg()),
