@@ -36,7 +36,6 @@ pub mod klog;
 pub mod ktest;
 pub mod logger;
 pub mod mm;
-#[cfg(target_os = "none")]
 pub mod pci;
 #[cfg(target_os = "none")]
 mod panic;

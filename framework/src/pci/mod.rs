@@ -11,11 +11,48 @@
 //! Owns: the scan and the checks. Must never: map a BAR it has not
 //! checked, or loop on a host-made capability cycle.
 
+#[cfg(target_os = "none")]
 pub mod config;
+#[cfg(test)]
+mod tests;
 
 use alloc::vec::Vec;
+use core::ops::RangeInclusive;
 
-pub use config::{ConfigSpace, PciAddress};
+#[cfg(target_os = "none")]
+pub use config::ConfigSpace;
+
+/// Bus, device and function of a PCI function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PciAddress {
+    pub bus: u8,
+    /// 0..32.
+    pub device: u8,
+    /// 0..8.
+    pub function: u8,
+}
+
+impl core::fmt::Display for PciAddress {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:02x}:{:02x}.{}", self.bus, self.device, self.function)
+    }
+}
+
+/// Reads and writes configuration dwords ([`ConfigSpace`] in the kernel,
+/// a fake device in tests). Out-of-range accesses read all ones and
+/// write nothing.
+pub trait ConfigAccess {
+    /// The buses to scan.
+    fn buses(&self) -> RangeInclusive<u8>;
+    fn read_u32(&self, at: PciAddress, offset: u16) -> u32;
+    fn write_u32(&self, at: PciAddress, offset: u16, value: u32);
+}
+
+/// Memory BARs must end below this: what the framework's shared window
+/// can map (`mm::dma::WINDOW_SPAN`).
+pub const MAX_BAR_END: u64 = 512 << 30;
+#[cfg(target_os = "none")]
+const _: () = assert!(MAX_BAR_END == crate::mm::dma::WINDOW_SPAN);
 
 /// Configuration registers (offsets in the type-0 header).
 pub const VENDOR_ID: u16 = 0x00;
@@ -78,7 +115,7 @@ pub enum BadDevice {
 
 /// Every function on the accessor's buses (type-0 and bridge headers
 /// alike; a function reading vendor 0xffff is absent).
-pub fn scan(config: &ConfigSpace) -> Vec<PciFunction> {
+pub fn scan(config: &impl ConfigAccess) -> Vec<PciFunction> {
     let mut found = Vec::new();
     for bus in config.buses() {
         for device in 0..32 {
@@ -117,7 +154,7 @@ pub fn scan(config: &ConfigSpace) -> Vec<PciFunction> {
 }
 
 /// The capability list, walked with every step checked.
-pub fn capabilities(config: &ConfigSpace, at: PciAddress) -> Result<Vec<Capability>, BadDevice> {
+pub fn capabilities(config: &impl ConfigAccess, at: PciAddress) -> Result<Vec<Capability>, BadDevice> {
     let mut list = Vec::new();
     let status = config.read_u32(at, COMMAND) >> 16;
     if status & STATUS_HAS_CAPABILITIES == 0 {
@@ -126,7 +163,7 @@ pub fn capabilities(config: &ConfigSpace, at: PciAddress) -> Result<Vec<Capabili
     let mut offset = (config.read_u32(at, CAPABILITIES_POINTER) & 0xff) as u16;
     while offset != 0 {
         // Capabilities live after the 64-byte header, dword aligned.
-        if offset < 0x40 || offset % 4 != 0 || offset > 0xfc {
+        if offset < 0x40 || !offset.is_multiple_of(4) || offset > 0xfc {
             return Err(BadDevice::BadCapabilityPointer(offset));
         }
         if list.iter().any(|c: &Capability| c.offset == offset) {
@@ -143,7 +180,7 @@ pub fn capabilities(config: &ConfigSpace, at: PciAddress) -> Result<Vec<Capabili
 }
 
 /// Set bits in the command register.
-pub fn enable(config: &ConfigSpace, at: PciAddress, bits: u16) {
+pub fn enable(config: &impl ConfigAccess, at: PciAddress, bits: u16) {
     let command = config.read_u32(at, COMMAND) as u16;
     // The status half is write-one-to-clear: write zeros there.
     config.write_u32(at, COMMAND, u32::from(command | bits));
@@ -152,7 +189,7 @@ pub fn enable(config: &ConfigSpace, at: PciAddress, bits: u16) {
 /// Size and check BAR `index` (0..6) of a type-0 header: `Ok(None)` for
 /// an unused BAR or the upper half of a 64-bit one. Decoding is off while
 /// the BAR holds the sizing pattern.
-pub fn bar(config: &ConfigSpace, at: PciAddress, index: u8) -> Result<Option<Bar>, BadDevice> {
+pub fn bar(config: &impl ConfigAccess, at: PciAddress, index: u8) -> Result<Option<Bar>, BadDevice> {
     if index >= 6 {
         return Err(BadDevice::BadBar(index));
     }
@@ -186,7 +223,7 @@ pub fn bar(config: &ConfigSpace, at: PciAddress, index: u8) -> Result<Option<Bar
         let size_mask = (mask & !0b11) | 0xffff_0000;
         let size = (!size_mask).wrapping_add(1);
         let port = original & !0b11;
-        if !size.is_power_of_two() || port > 0xffff || port + size > 0x1_0000 || port % size != 0 {
+        if !size.is_power_of_two() || port > 0xffff || port + size > 0x1_0000 || !port.is_multiple_of(size) {
             return Err(BadDevice::BadBar(index));
         }
         Bar::Io { port: port as u16, size: size as u16 }
@@ -194,8 +231,8 @@ pub fn bar(config: &ConfigSpace, at: PciAddress, index: u8) -> Result<Option<Bar
         let size_mask = (u64::from(mask_high) << 32) | u64::from(mask & !0xf);
         let size = (!size_mask).wrapping_add(1);
         let address = (u64::from(original_high) << 32) | u64::from(original & !0xf);
-        let fits = address.checked_add(size).is_some_and(|end| end <= crate::mm::dma::WINDOW_SPAN);
-        if size < 16 || !size.is_power_of_two() || address % size != 0 || !fits {
+        let fits = address.checked_add(size).is_some_and(|end| end <= MAX_BAR_END);
+        if size < 16 || !size.is_power_of_two() || !address.is_multiple_of(size) || !fits {
             return Err(BadDevice::BadBar(index));
         }
         Bar::Memory { address, size, prefetchable: original & 0b1000 != 0, is_64bit }
@@ -204,7 +241,7 @@ pub fn bar(config: &ConfigSpace, at: PciAddress, index: u8) -> Result<Option<Bar
 }
 
 /// All six BARs (a 64-bit BAR's upper half reads as `None`).
-pub fn bars(config: &ConfigSpace, at: PciAddress) -> Result<[Option<Bar>; 6], BadDevice> {
+pub fn bars(config: &impl ConfigAccess, at: PciAddress) -> Result<[Option<Bar>; 6], BadDevice> {
     let mut bars = [None; 6];
     let mut index = 0;
     while index < 6 {

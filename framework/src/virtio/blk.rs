@@ -64,7 +64,7 @@ impl BlockDevice {
     }
 
     fn check(&self, sector: u64, len: usize) -> Result<(), BlockError> {
-        if len % SECTOR_SIZE != 0 {
+        if !len.is_multiple_of(SECTOR_SIZE) {
             return Err(BlockError::OutOfRange);
         }
         let count = (len / SECTOR_SIZE) as u64;

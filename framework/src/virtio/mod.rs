@@ -20,7 +20,7 @@ use virtio_drivers::device::blk::VirtIOBlk;
 use virtio_drivers::transport::pci::bus::{ConfigurationAccess, DeviceFunction, PciRoot};
 use virtio_drivers::transport::pci::PciTransport;
 
-use crate::pci::{self, Bar, ConfigSpace, PciAddress, PciFunction};
+use crate::pci::{self, Bar, ConfigAccess as _, ConfigSpace, PciAddress, PciFunction};
 use crate::sync::SpinLock;
 pub use blk::{BlockDevice, BlockError, SECTOR_SIZE};
 
@@ -71,7 +71,7 @@ fn prepare(config: &ConfigSpace, function: &PciFunction) -> Result<(), pci::BadD
 /// Scan PCI (through `rsdp`'s MCFG, else ports) and bring up the virtio
 /// devices found. Call once, at boot, after memory and the platform.
 pub fn probe(rsdp: Option<u64>) {
-    let config: &'static ConfigSpace = alloc::boxed::Box::leak(alloc::boxed::Box::new(ConfigSpace::discover(rsdp)));
+    let config = ConfigSpace::global(rsdp);
     let functions = pci::scan(config);
     for function in &functions {
         log::debug!(

@@ -73,7 +73,7 @@ impl Device for Disk {
         }
         let buf = &mut buf[..len];
         let (first, bytes) = Self::span(offset, len);
-        if offset % SECTOR_SIZE as u64 == 0 && bytes == len {
+        if offset.is_multiple_of(SECTOR_SIZE as u64) && bytes == len {
             self.0.read_sectors(first, buf).map_err(io_error)?;
         } else {
             let mut sectors = vec![0u8; bytes];
@@ -94,7 +94,7 @@ impl Device for Disk {
         }
         let buf = &buf[..len];
         let (first, bytes) = Self::span(offset, len);
-        if offset % SECTOR_SIZE as u64 == 0 && bytes == len {
+        if offset.is_multiple_of(SECTOR_SIZE as u64) && bytes == len {
             self.0.write_sectors(first, buf).map_err(io_error)?;
         } else {
             // Partial sectors: read them, patch, write back.

@@ -118,11 +118,12 @@ impl IntervalTimer {
     pub fn fire(&mut self, now: u64) -> bool {
         match self.expires {
             Some(at) if at <= now => {
-                if self.interval_ns == 0 {
-                    self.expires = None;
-                } else {
-                    let missed = (now - at) / self.interval_ns + 1;
-                    self.expires = Some(at.saturating_add(missed.saturating_mul(self.interval_ns)));
+                match (now - at).checked_div(self.interval_ns) {
+                    None => self.expires = None,
+                    Some(periods) => {
+                        let missed = periods + 1;
+                        self.expires = Some(at.saturating_add(missed.saturating_mul(self.interval_ns)));
+                    }
                 }
                 true
             }

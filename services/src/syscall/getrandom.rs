@@ -40,7 +40,7 @@ pub fn sys_getrandom(buf: u64, len: u64, flags: u32, ctx: &mut SyscallContext) -
         return_errno_with_message!(EAGAIN, "getrandom: generator not seeded yet");
     }
     let len = len.min(MAX_RW_COUNT);
-    if !buf.checked_add(len).is_some_and(|end| end <= TASK_SIZE) {
+    if buf.checked_add(len).is_none_or(|end| end > TASK_SIZE) {
         return_errno_with_message!(EFAULT, "getrandom: buffer is not user memory");
     }
     let mut chunk = [0u8; CHUNK];
@@ -58,7 +58,7 @@ pub fn sys_getrandom(buf: u64, len: u64, flags: u32, ctx: &mut SyscallContext) -
             break;
         }
         done += n as u64;
-        if done % PAGE_SIZE == 0 && done < len && ctx.thread.has_pending_work() {
+        if done.is_multiple_of(PAGE_SIZE) && done < len && ctx.thread.has_pending_work() {
             break;
         }
     }
