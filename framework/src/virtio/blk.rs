@@ -2,10 +2,14 @@
 //! whole 512-byte sectors, bounds checked against the capacity read once
 //! at probe time, requests split to the bounce size.
 //!
+//! A device that fails a request or breaks the queue protocol is marked
+//! broken and gets no more requests (no reset yet).
+//!
 //! Interrupts: none yet. Each request is submitted and its completion
 //! polled (`virtio-drivers`' blocking calls); MSI-X comes later.
 
 use alloc::string::String;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use virtio_drivers::device::blk::VirtIOBlk;
 use virtio_drivers::transport::pci::PciTransport;
@@ -33,6 +37,10 @@ pub struct BlockDevice {
     name: String,
     sectors: u64,
     readonly: bool,
+    /// Set when the device failed a request or answered out of protocol
+    /// (wrong descriptor id, bad status): the queue state is then
+    /// unknown, so every later request fails instead of trusting it.
+    broken: AtomicBool,
     driver: Mutex<VirtIOBlk<UmbraHal, PciTransport>>,
 }
 
@@ -41,7 +49,7 @@ impl BlockDevice {
         // The capacity is host data: keep byte offsets representable.
         let sectors = driver.capacity().min(u64::MAX / SECTOR_SIZE as u64 / 2);
         let readonly = driver.readonly();
-        BlockDevice { name, sectors, readonly, driver: Mutex::new(driver) }
+        BlockDevice { name, sectors, readonly, broken: AtomicBool::new(false), driver: Mutex::new(driver) }
     }
 
     /// The kernel's name for it (`vda`, `vdb`, ...).
@@ -63,7 +71,17 @@ impl BlockDevice {
         self.readonly
     }
 
+    fn fail(&self) -> BlockError {
+        if !self.broken.swap(true, Ordering::AcqRel) {
+            log::error!("{}: device misbehaved: no more requests go to it", self.name);
+        }
+        BlockError::Io
+    }
+
     fn check(&self, sector: u64, len: usize) -> Result<(), BlockError> {
+        if self.broken.load(Ordering::Acquire) {
+            return Err(BlockError::Io);
+        }
         if !len.is_multiple_of(SECTOR_SIZE) {
             return Err(BlockError::OutOfRange);
         }
@@ -84,7 +102,7 @@ impl BlockDevice {
             let result = driver.read_blocks(at as usize, chunk);
             if hal::take_bounce_failure() || result.is_err() {
                 log::warn!("{}: read of sector {} failed: {:?}", self.name, at, result.err());
-                return Err(BlockError::Io);
+                return Err(self.fail());
             }
         }
         Ok(())
@@ -103,7 +121,7 @@ impl BlockDevice {
             let result = driver.write_blocks(at as usize, chunk);
             if hal::take_bounce_failure() || result.is_err() {
                 log::warn!("{}: write of sector {} failed: {:?}", self.name, at, result.err());
-                return Err(BlockError::Io);
+                return Err(self.fail());
             }
         }
         Ok(())
@@ -112,12 +130,15 @@ impl BlockDevice {
     /// Ask the device to make written data durable (a no-op for devices
     /// without a write cache to flush).
     pub fn flush(&self) -> Result<(), BlockError> {
+        if self.broken.load(Ordering::Acquire) {
+            return Err(BlockError::Io);
+        }
         let mut driver = self.driver.lock();
         hal::reserve(16);
         let result = driver.flush();
         if hal::take_bounce_failure() || result.is_err() {
             log::warn!("{}: flush failed: {:?}", self.name, result.err());
-            return Err(BlockError::Io);
+            return Err(self.fail());
         }
         Ok(())
     }

@@ -98,15 +98,21 @@ fn return_bounce(buffer: DmaBuffer) {
     }
 }
 
-/// Fill the pool so that a request of `bytes` plus two small buffers
-/// (header and status) needs no allocation.
+/// Fill the pool so that a request of `bytes` plus three small buffers
+/// (header, status, indirect descriptor list) needs no allocation.
 pub fn reserve(bytes: usize) {
-    for size in [bytes.min(MAX_BOUNCE), 16, 16] {
-        let Some(order) = order_for(size) else { continue };
-        let missing = POOL.lock()[usize::from(order)].is_empty();
-        if missing {
-            if let Ok(buffer) = DmaBuffer::alloc(order) {
-                return_bounce(buffer);
+    let mut wanted = [0usize; BOUNCE_ORDER as usize + 1];
+    for size in [bytes.min(MAX_BOUNCE), 16, 16, 16] {
+        if let Some(order) = order_for(size) {
+            wanted[usize::from(order)] += 1;
+        }
+    }
+    for (order, &count) in wanted.iter().enumerate() {
+        let idle = POOL.lock()[order].len();
+        for _ in idle..count {
+            match DmaBuffer::alloc(order as u8) {
+                Ok(buffer) => return_bounce(buffer),
+                Err(_) => return,
             }
         }
     }
