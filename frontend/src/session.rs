@@ -143,6 +143,7 @@ mod tests {
             busybox,
             command,
             tdx: None,
+            tcg_cpu: qemu::TCG_CPU,
         }
     }
 
