@@ -3,7 +3,8 @@
 //! (md5sum, compared with the host's hash of the same file), asks its
 //! size (BLKGETSIZE64, BLKSSZGET through `blockdev`), reads single
 //! sectors (`dd | od`), writes at sector-aligned and unaligned offsets
-//! (`dd conv=notrunc,fsync`); after power-off the host reads the image
+//! (`dd conv=notrunc,fsync`), reads the end (`tail -c`: lseek SEEK_END);
+//! after power-off the host reads the image
 //! and checks every byte it expects changed, and that nothing else did.
 //! Runs without a TEE, with 2 CPUs, and in the emulated TD (tdx-emu),
 //! where the emulator records any DMA that touched a private page.
@@ -45,7 +46,8 @@ fn script() -> String {
          printf {ALIGNED_TEXT} | dd of=/dev/vda bs=512 seek={} conv=notrunc,fsync 2>/dev/null && \
          printf {UNALIGNED_TEXT} | dd of=/dev/vda bs=1 seek={UNALIGNED_AT} conv=notrunc,fsync 2>/dev/null && \
          echo readback: $(dd if=/dev/vda bs=1 skip={UNALIGNED_AT} count={} 2>/dev/null) && \
-         echo past-end: $(dd if=/dev/vda bs=512 skip={} count=1 2>/dev/null | wc -c) && echo done",
+         echo past-end: $(dd if=/dev/vda bs=512 skip={} count=1 2>/dev/null | wc -c) && \
+         echo tail: $(tail -c 4 /dev/vda | od -An -tx1) && echo done",
         ALIGNED_AT / 512,
         UNALIGNED_TEXT.len(),
         IMAGE_SIZE / 512,
@@ -61,6 +63,9 @@ fn check(out: &Output, image: &Path, mut expected: Vec<u8>, original_md5: &str) 
     out.assert_stdout_line(&format!("sector2: {}", sector2.join(" ")));
     out.assert_stdout_line(&format!("readback: {UNALIGNED_TEXT}"));
     out.assert_stdout_line("past-end: 0");
+    // tail -c seeks from the end (lseek SEEK_END counts from the capacity).
+    let last: Vec<String> = expected[IMAGE_SIZE - 4..].iter().map(|b| format!("{b:02x}")).collect();
+    out.assert_stdout_line(&format!("tail: {}", last.join(" ")));
     out.assert_stdout_line("done");
     expected[ALIGNED_AT..ALIGNED_AT + ALIGNED_TEXT.len()].copy_from_slice(ALIGNED_TEXT.as_bytes());
     expected[UNALIGNED_AT..UNALIGNED_AT + UNALIGNED_TEXT.len()].copy_from_slice(UNALIGNED_TEXT.as_bytes());
