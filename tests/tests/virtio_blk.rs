@@ -6,7 +6,7 @@
 //! (`dd conv=notrunc,fsync`), reads the end (`tail -c`: lseek SEEK_END);
 //! after power-off the host reads the image
 //! and checks every byte it expects changed, and that nothing else did.
-//! Runs without a TEE, with 2 CPUs, and in the emulated TD (tdx-emu),
+//! Runs without a TEE (SeaBIOS and OVMF), with 2 CPUs, and in the emulated TD (tdx-emu),
 //! where the emulator records any DMA that touched a private page.
 
 use std::path::{Path, PathBuf};
@@ -93,6 +93,12 @@ fn guest_reads_and_writes_a_raw_disk() {
 #[test]
 fn guest_reads_and_writes_a_raw_disk_with_two_cpus() {
     run_disk_test("smp2", umbra_run().timeout(300).opts(["--smp", "2"]));
+}
+
+/// OVMF puts the 64-bit BAR near 1 TiB (SeaBIOS keeps it below 4 GiB).
+#[test]
+fn guest_reads_and_writes_a_raw_disk_under_ovmf() {
+    run_disk_test("ovmf", umbra_run().timeout(300).opts(["--firmware", "ovmf"]));
 }
 
 #[test]

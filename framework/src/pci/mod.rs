@@ -49,10 +49,10 @@ pub trait ConfigAccess {
 }
 
 /// Memory BARs must end below this: what the framework's shared window
-/// can map (`mm::dma::WINDOW_SPAN`).
-pub const MAX_BAR_END: u64 = 512 << 30;
+/// can map for MMIO (`mm::dma::MMIO_SPAN`).
+pub const MAX_BAR_END: u64 = 4 << 40;
 #[cfg(target_os = "none")]
-const _: () = assert!(MAX_BAR_END == crate::mm::dma::WINDOW_SPAN);
+const _: () = assert!(MAX_BAR_END == crate::mm::dma::MMIO_SPAN);
 
 /// Configuration registers (offsets in the type-0 header).
 pub const VENDOR_ID: u16 = 0x00;
@@ -233,6 +233,7 @@ pub fn bar(config: &impl ConfigAccess, at: PciAddress, index: u8) -> Result<Opti
         let address = (u64::from(original_high) << 32) | u64::from(original & !0xf);
         let fits = address.checked_add(size).is_some_and(|end| end <= MAX_BAR_END);
         if size < 16 || !size.is_power_of_two() || !address.is_multiple_of(size) || !fits {
+            log::warn!("pci {}: BAR{} at {:#x}, size {:#x}: refused", at, index, address, size);
             return Err(BadDevice::BadBar(index));
         }
         Bar::Memory { address, size, prefetchable: original & 0b1000 != 0, is_64bit }

@@ -124,11 +124,11 @@ fn hostile_bars_are_refused() {
     device.bar_sizes[0] = 0x2000;
     device.set(BAR0, 0xfebd_1000);
     assert_eq!(bar(&device, AT, 0), Err(BadDevice::BadBar(0)));
-    // Beyond the shared window (64-bit BAR at 1 TiB).
+    // Beyond the shared window (64-bit BAR at 4 TiB).
     let mut device = FakeDevice::new();
     device.bar_sizes[0] = 0x1000;
     device.set(BAR0, 0b100);
-    device.set(BAR0 + 4, 0x100);
+    device.set(BAR0 + 4, 0x400);
     assert_eq!(bar(&device, AT, 0), Err(BadDevice::BadBar(0)));
     // A 64-bit BAR in the last slot has no upper half.
     let mut device = FakeDevice::new();
