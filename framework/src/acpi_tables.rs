@@ -136,3 +136,27 @@ pub fn io_apics(
         }
     }
 }
+
+/// The ECAM window of PCI segment 0 from the MCFG table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EcamRegion {
+    pub base: u64,
+    pub start_bus: u8,
+    pub end_bus: u8,
+}
+
+/// Segment 0's ECAM region, if the firmware lists one (QEMU's q35 does;
+/// the `pc` machine has no MCFG). Only the first segment-0 entry counts,
+/// and a region whose bus range is inverted is ignored.
+pub fn pci_ecam(rsdp: Option<u64>) -> Option<EcamRegion> {
+    let tables = tables(rsdp)?;
+    let mcfg = tables.find_table::<acpi::mcfg::Mcfg>().ok()?;
+    let mcfg = mcfg.get();
+    let entry = mcfg.entries().iter().take(16).find(|entry| entry.pci_segment_group == 0)?;
+    let region = EcamRegion { base: entry.base_address, start_bus: entry.bus_number_start, end_bus: entry.bus_number_end };
+    if region.end_bus < region.start_bus || region.base & 0xf_ffff != 0 {
+        log::warn!("acpi: MCFG entry {:x?} rejected", region);
+        return None;
+    }
+    Some(region)
+}

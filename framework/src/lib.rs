@@ -36,6 +36,7 @@ pub mod klog;
 pub mod ktest;
 pub mod logger;
 pub mod mm;
+pub mod pci;
 #[cfg(target_os = "none")]
 mod panic;
 pub mod power;
@@ -45,6 +46,8 @@ pub mod sync;
 #[cfg(target_os = "none")]
 pub mod task;
 pub mod user;
+#[cfg(target_os = "none")]
+pub mod virtio;
 
 pub use boot::{BootInfo, Firmware, MemoryRegion, PhysRange, RegionKind};
 pub use boot_entry::KernelContext;

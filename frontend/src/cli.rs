@@ -34,6 +34,10 @@ Options of `umbra run`:
   --append ARGS                            extra kernel command line
   --add HOST_PATH:GUEST_PATH               put a file or directory (recursively)
                                            into the initramfs; repeatable
+  --disk IMAGE                             attach a raw disk image as a virtio-blk
+                                           PCI drive (the guest's /dev/vda, then
+                                           /dev/vdb, ...); writes go to the file;
+                                           repeatable
   --hostile                                with --tee tdx-emu: the emulated host
                                            answers with random and boundary
                                            values (robustness tests)
@@ -158,6 +162,8 @@ pub struct RunOptions {
     pub mem: String,
     pub append: Vec<String>,
     pub adds: Vec<AddSpec>,
+    /// `--disk` images, in order (vda, vdb, ...).
+    pub disks: Vec<PathBuf>,
     pub kernel: Option<PathBuf>,
     pub timeout: Option<Duration>,
     pub print_cmd: bool,
@@ -179,6 +185,7 @@ impl Default for RunOptions {
             mem: "512M".to_string(),
             append: Vec::new(),
             adds: Vec::new(),
+            disks: Vec::new(),
             kernel: None,
             timeout: None,
             print_cmd: false,
@@ -318,6 +325,12 @@ fn parse_run(args: &[String]) -> Result<Command, String> {
             "--mem" => o.mem = parse_mem(&value)?,
             "--append" => o.append.push(value),
             "--add" => o.adds.push(parse_add(&value)?),
+            "--disk" => {
+                if value.is_empty() {
+                    return Err("--disk needs an image path".into());
+                }
+                o.disks.push(PathBuf::from(value));
+            }
             "--kernel" => {
                 if value.is_empty() {
                     return Err("--kernel needs a path".into());
@@ -345,6 +358,7 @@ fn is_valued_option(name: &str) -> bool {
             | "--mem"
             | "--append"
             | "--add"
+            | "--disk"
             | "--kernel"
             | "--timeout"
             | "--userland"
@@ -487,6 +501,9 @@ mod tests {
             "--add",
             "/tmp/a:/bin/a",
             "--add=/h:o:st:/x/",
+            "--disk",
+            "a.img",
+            "--disk=/b,c.img",
             "--kernel",
             "img",
             "--timeout",
@@ -503,6 +520,7 @@ mod tests {
         assert_eq!(o.accel, Accel::Kvm);
         assert_eq!(o.smp, 2);
         assert_eq!(o.mem, "1G");
+        assert_eq!(o.disks, vec![PathBuf::from("a.img"), PathBuf::from("/b,c.img")]);
         assert_eq!(o.cmdline(), "console=ttyS0 foo=bar x y");
         assert_eq!(
             o.adds,

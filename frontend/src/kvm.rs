@@ -96,6 +96,7 @@ fn probe(image: &Path) -> Verdict {
         mem: "512M",
         cmdline: "console=ttyS0".into(),
         adds: &[],
+        disks: &[],
         busybox: None,
         command: &command,
         tdx: None,

@@ -59,6 +59,8 @@ pub struct QemuConfig {
     pub tdx: Option<TdxGuest>,
     /// `-cpu` under TCG.
     pub tcg_cpu: &'static str,
+    /// Raw disk images, attached as modern-only virtio-blk PCI devices.
+    pub disks: Vec<PathBuf>,
 }
 
 /// `-cpu` under TCG by default.
@@ -146,6 +148,15 @@ pub fn args(c: &QemuConfig) -> Vec<OsString> {
     ctl.push(escape_opt_value(&c.ctl));
     a.push("-chardev".into());
     a.push(ctl);
+    for (index, disk) in c.disks.iter().enumerate() {
+        let mut drive = OsString::from("file=");
+        drive.push(escape_opt_value(disk));
+        drive.push(format!(",format=raw,if=none,id=disk{index}"));
+        a.push("-drive".into());
+        a.push(drive);
+        a.push("-device".into());
+        a.push(format!("virtio-blk-pci,drive=disk{index},disable-legacy=on").into());
+    }
     let mut push = |s: &str| a.push(s.into());
     push("-device");
     push(&format!(
@@ -207,11 +218,21 @@ mod tests {
             console: Console::Batch,
             tdx: None,
             tcg_cpu: TCG_CPU,
+            disks: Vec::new(),
         }
     }
 
     fn joined(c: &QemuConfig) -> String {
         command_line(&DEFAULT_QEMU.into(), &args(c))
+    }
+
+    #[test]
+    fn disks_are_modern_virtio_blk_drives_with_escaped_paths() {
+        let mut c = cfg();
+        c.disks = vec!["/d/a.img".into(), "/d/b,c.img".into()];
+        let s = joined(&c);
+        assert!(s.contains("-drive file=/d/a.img,format=raw,if=none,id=disk0 -device virtio-blk-pci,drive=disk0,disable-legacy=on"), "{s}");
+        assert!(s.contains("-drive file=/d/b,,c.img,format=raw,if=none,id=disk1 -device virtio-blk-pci,drive=disk1,disable-legacy=on"), "{s}");
     }
 
     #[test]

@@ -105,6 +105,7 @@ fn try_run(o: &RunOptions) -> Result<i32, Failure> {
         mem: &o.mem,
         cmdline: o.cmdline(),
         adds: &o.adds,
+        disks: &o.disks,
         busybox: busybox.as_ref(),
         command: &o.command,
         tdx,

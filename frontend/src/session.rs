@@ -19,6 +19,8 @@ pub struct Session<'a> {
     pub mem: &'a str,
     pub cmdline: String,
     pub adds: &'a [AddSpec],
+    /// Raw images attached as virtio-blk drives (`--disk`).
+    pub disks: &'a [PathBuf],
     /// The busybox userland to put in the initramfs (`--userland none`: none).
     pub busybox: Option<&'a Busybox>,
     /// Guest command; empty means an interactive console.
@@ -63,6 +65,7 @@ pub fn prepare(s: &Session, workdir: &Path) -> Result<Prepared, String> {
         },
         tdx: s.tdx.clone(),
         tcg_cpu: s.tcg_cpu,
+        disks: s.disks.iter().map(|d| absolute(d)).collect(),
     };
     Ok(Prepared {
         program: qemu::qemu_binary(),
@@ -136,6 +139,7 @@ mod tests {
             mem: "512M",
             cmdline: String::new(),
             adds,
+            disks: &[],
             busybox,
             command,
             tdx: None,

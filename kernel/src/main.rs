@@ -50,6 +50,8 @@ fn kernel_main(context: &KernelContext) -> u8 {
     // publish the CCEL event log, before the TDX driver reads the RTMRs.
     attestation::measured_boot::measure_boot(context.boot.cmdline().as_bytes(), context.initrd);
     // Before the boot tree: the drivers' /dev nodes and sysfs entries.
+    framework::virtio::probe(context.boot.rsdp);
+    services::fs::block::register_disks();
     attestation::init();
     let root = match services::fs::setup::boot_tree(initramfs.bytes()) {
         Ok((root, report)) => {

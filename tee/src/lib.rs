@@ -165,6 +165,9 @@ mod boot_init {
     fn emulated_tdx(boot: &mut &'static BootInfo) -> &'static dyn Platform {
         *boot = crate::emu::install(boot);
         let platform = tdx(true);
+        // The emulated host's devices are QEMU's: check each DMA address
+        // against the page states, then give QEMU the plain GPA.
+        framework::virtio::hal::set_dma_bus_hook(crate::emu::device_bus_address);
         if detect::emulation_hostile(boot.cmdline()) {
             let seed = framework::arch::rdtsc();
             crate::emu::hostile::enable(seed);

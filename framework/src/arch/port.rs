@@ -78,4 +78,14 @@ impl Port {
         unsafe { core::arch::asm!("in al, dx", in("dx") self.0, out("al") value, options(nomem, nostack)) }
         value
     }
+
+    pub fn read_u32(self) -> u32 {
+        if let Some(value) = hooked(self.0, 4, false, 0) {
+            return value;
+        }
+        let value: u32;
+        // SAFETY: as for `write_u8`.
+        unsafe { core::arch::asm!("in eax, dx", in("dx") self.0, out("eax") value, options(nomem, nostack)) }
+        value
+    }
 }

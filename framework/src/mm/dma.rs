@@ -35,8 +35,14 @@ use crate::sync::SpinLock;
 
 /// Start of the shared-memory window (PML4 entry 384).
 pub const SHARED_WINDOW: usize = 0xffff_c000_0000_0000;
-/// Physical addresses the window can alias: one PML4 entry's worth.
+/// Physical addresses the window can alias for DMA buffers (RAM): one
+/// PML4 entry's worth.
 pub const WINDOW_SPAN: u64 = 512 << 30;
+/// PML4 entries of the window (384..392), all created at boot: device
+/// registers can sit far above RAM (OVMF places 64-bit BARs near 1 TiB).
+pub const WINDOW_PML4_ENTRIES: usize = 8;
+/// Physical addresses [`map_mmio`] can reach.
+pub const MMIO_SPAN: u64 = WINDOW_SPAN * WINDOW_PML4_ENTRIES as u64;
 
 /// Why a platform conversion failed (the platform logs the details).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,7 +282,7 @@ const UNCACHED: u64 = (1 << 4) | (1 << 3);
 pub fn map_mmio(paddr: u64, len: u64) -> Result<usize, DmaError> {
     let start = paddr & !(PAGE_SIZE as u64 - 1);
     let end = paddr.checked_add(len).filter(|_| len > 0).ok_or(DmaError::OutsideWindow)?.next_multiple_of(PAGE_SIZE as u64);
-    if end > WINDOW_SPAN {
+    if end > MMIO_SPAN {
         return Err(DmaError::OutsideWindow);
     }
     map_window_with(PhysRange { start, end }, UNCACHED)?;

@@ -5,9 +5,10 @@
 //!                        low 4 GiB and every GiB the memory map touches,
 //!                        1 GiB pages where the CPU has them, else 2 MiB;
 //!                        RW, NX, global
-//! 0xffff_c000_0000_0000  the shared-memory window (PML4 384): shared
-//!                        aliases of DMA buffers, 4 KiB pages, RW, NX,
-//!                        not global, filled at run time ([`super::dma`])
+//! 0xffff_c000_0000_0000  the shared-memory window (PML4 384..392): shared
+//!                        aliases of DMA buffers and device registers,
+//!                        4 KiB pages, RW, NX, not global, filled at run
+//!                        time ([`super::dma`])
 //! 0xffff_ffff_8100_0000  the kernel image at its link address (PML4 511),
 //!                        4 KiB pages: text RX, rodata R+NX, data/bss RW+NX
 //! ```
@@ -152,7 +153,9 @@ pub(crate) unsafe fn init(boot: &BootInfo, free: &mut RangeSet<PLAN_CAPACITY>, d
     // The shared-memory window's PML4 entry (empty below: filled as DMA
     // buffers come and go, seen by every address space through this one
     // entry).
-    builder.child(root, index(super::dma::SHARED_WINDOW, 4), kernel_table);
+    for entry in 0..super::dma::WINDOW_PML4_ENTRIES {
+        builder.child(root, index(super::dma::SHARED_WINDOW, 4) + entry, kernel_table);
+    }
 
     // The kernel image, section by section.
     let text = core::ptr::addr_of!(__text_start) as usize;

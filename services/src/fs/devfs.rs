@@ -147,6 +147,17 @@ pub fn register_node(name: &'static str, id: DeviceId, perm: u32, gid: u32) {
     nodes.push((name, id, perm, gid));
 }
 
+/// Block device nodes drivers add at boot (`/dev/vda`): name, number,
+/// permission bits, group; see [`register_block_node`].
+static BLOCK_NODES: RwLock<Vec<(alloc::string::String, DeviceId, u32, u32)>> = RwLock::new(Vec::new());
+
+/// Give every devfs created from now on a block device node `name`.
+pub fn register_block_node(name: &str, id: DeviceId, perm: u32, gid: u32) {
+    let mut nodes = BLOCK_NODES.write();
+    nodes.retain(|(existing, ..)| existing != name);
+    nodes.push((name.into(), id, perm, gid));
+}
+
 /// Symlinks of a fresh `/dev` (they resolve once procfs exists).
 pub const LINKS: [(&str, &str); 4] =
     [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")];
@@ -161,6 +172,9 @@ pub fn new_devfs() -> Result<Arc<RamFs>> {
     let driver_nodes = DRIVER_NODES.read().clone();
     for (name, rdev, perm, gid) in NODES.into_iter().chain(driver_nodes) {
         root.create(name.as_bytes(), InodeType::CharDevice, NewInode { perm, uid: 0, gid, rdev })?;
+    }
+    for (name, rdev, perm, gid) in BLOCK_NODES.read().iter() {
+        root.create(name.as_bytes(), InodeType::BlockDevice, NewInode { perm: *perm, uid: 0, gid: *gid, rdev: *rdev })?;
     }
     for (name, target) in LINKS {
         root.symlink(name.as_bytes(), target.as_bytes(), NewInode { perm: 0o777, uid: 0, gid: 0, rdev: DeviceId::NONE })?;

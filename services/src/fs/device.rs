@@ -85,6 +85,17 @@ pub trait Device: Send + Sync {
     fn is_seekable(&self) -> bool {
         true
     }
+
+    /// The size `lseek(SEEK_END)` counts from (0 for character devices;
+    /// a block device's capacity in bytes).
+    fn size(&self) -> u64 {
+        0
+    }
+
+    /// `fsync`/`fdatasync`: `EINVAL` unless the device has data to flush.
+    fn fsync(&self) -> Result<()> {
+        return_errno_with_message!(EINVAL, "fsync of a device that cannot be synced")
+    }
 }
 
 static CHAR_DEVICES: RwLock<BTreeMap<DeviceId, Arc<dyn Device>>> = RwLock::new(BTreeMap::new());
@@ -102,6 +113,20 @@ pub fn unregister_char_device(id: DeviceId) -> Option<Arc<dyn Device>> {
 /// The driver of character device `id`, if registered.
 pub fn char_device(id: DeviceId) -> Option<Arc<dyn Device>> {
     CHAR_DEVICES.read().get(&id).cloned()
+}
+
+/// Block device drivers (Linux's bdev table: numbers separate from the
+/// character devices').
+static BLOCK_DEVICES: RwLock<BTreeMap<DeviceId, Arc<dyn Device>>> = RwLock::new(BTreeMap::new());
+
+/// Register (or replace) the driver of block device `id`.
+pub fn register_block_device(id: DeviceId, device: Arc<dyn Device>) {
+    BLOCK_DEVICES.write().insert(id, device);
+}
+
+/// The driver of block device `id`, if registered.
+pub fn block_device(id: DeviceId) -> Option<Arc<dyn Device>> {
+    BLOCK_DEVICES.read().get(&id).cloned()
 }
 
 #[cfg(test)]

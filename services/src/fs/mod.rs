@@ -27,6 +27,8 @@
 //! 5:1, 4:64).
 
 pub mod attr;
+#[cfg(target_os = "none")]
+pub mod block;
 pub mod clock;
 pub mod context;
 pub mod dentry;

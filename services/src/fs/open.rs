@@ -122,7 +122,13 @@ pub fn open_path(target: Path, flags: u32, created: bool, creds: &Credentials) -
             device.open(flags)?;
             Some(device)
         }
-        InodeType::BlockDevice => return_errno_with_message!(ENXIO, "block devices are not supported"),
+        InodeType::BlockDevice => {
+            let Some(device) = target.inode().device() else {
+                return_errno_with_message!(ENXIO, "no driver for this block device");
+            };
+            device.open(flags)?;
+            Some(device)
+        }
         #[cfg(target_os = "none")]
         InodeType::Fifo => Some(crate::pipe::open_fifo(&target, flags)?),
         // Pipes need the kernel's scheduler: not in host unit tests.

@@ -59,6 +59,11 @@ impl OpenFile {
         &self.path
     }
 
+    /// The device driver behind this file, if it is a device node.
+    pub fn device(&self) -> Option<&Arc<dyn Device>> {
+        self.device.as_ref()
+    }
+
     pub fn inode(&self) -> &Arc<dyn Inode> {
         self.path.inode()
     }
@@ -219,7 +224,10 @@ impl OpenFile {
             SEEK_SET => Some(offset),
             SEEK_CUR => (*position as i64).checked_add(offset),
             SEEK_END if !is_dir => {
-                let size = if self.device.is_some() { 0 } else { self.metadata().size };
+                let size = match &self.device {
+                    Some(device) => device.size(),
+                    None => self.metadata().size,
+                };
                 (size as i64).checked_add(offset)
             }
             SEEK_DATA | SEEK_HOLE if !is_dir && self.device.is_none() => {

@@ -77,6 +77,12 @@ pub fn sys_fsync(fd: i32, ctx: &mut SyscallContext) -> SyscallResult {
     }
     match file.path().kind() {
         InodeType::File | InodeType::Dir => ok(0),
+        InodeType::BlockDevice | InodeType::CharDevice if file.device().is_some() => {
+            if let Some(device) = file.device() {
+                device.fsync()?;
+            }
+            ok(0)
+        }
         _ => Err(crate::errno!(EINVAL, "fsync of a file that cannot be synced")),
     }
 }

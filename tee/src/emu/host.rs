@@ -268,3 +268,13 @@ pub fn device_dma(address: u64, len: u64) -> Result<(), DmaRefused> {
         }
     }
 }
+
+/// The address a (real, non-TD) QEMU device must be given for the shared
+/// buffer at device address `address` of `len` bytes: checked with
+/// [`device_dma`] (a private page is a recorded violation and refused),
+/// then without the shared bit, which QEMU outside a TD does not know.
+pub fn device_bus_address(address: u64, len: u64) -> Option<u64> {
+    device_dma(address, len).ok()?;
+    let gpaw = super::STATE.get()?.gpaw;
+    Some(address & !(1u64 << (gpaw - 1)))
+}

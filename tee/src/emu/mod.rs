@@ -48,7 +48,7 @@ use boot::{BootInfo, PhysRange};
 use framework::arch::trap::{ExceptionHook, TrapFrame};
 use framework::mm::{AcceptError, MemoryAcceptor};
 
-pub use host::{device_dma, DmaRefused, TEST_DEVICE_GPA};
+pub use host::{device_bus_address, device_dma, DmaRefused, TEST_DEVICE_GPA};
 use measure::Measurements;
 use pages::PageMap;
 

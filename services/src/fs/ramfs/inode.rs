@@ -18,7 +18,7 @@ use super::dir::DirEntries;
 use super::Shared;
 use crate::error::Result;
 use crate::fs::clock::{now, Timespec};
-use crate::fs::device::{char_device, Device};
+use crate::fs::device::{block_device, char_device, Device};
 use crate::fs::inode::{DirentSink, Inode, NewInode, RenameFlags};
 use crate::fs::types::{DeviceId, InodeType, Metadata, SetAttr, MODE_PERM_MASK};
 use crate::sync::RwLock;
@@ -192,9 +192,11 @@ impl RamInode {
         }
     }
 
+    /// The driver of this character or block device node.
     fn char_device(&self) -> Result<Arc<dyn Device>> {
         let rdev = self.inner.read().rdev;
-        char_device(rdev).ok_or(errno!(ENXIO, "no driver for this device number"))
+        let driver = if self.kind == InodeType::BlockDevice { block_device(rdev) } else { char_device(rdev) };
+        driver.ok_or(errno!(ENXIO, "no driver for this device number"))
     }
 }
 
@@ -265,7 +267,7 @@ impl Inode for RamInode {
         let read = match &self.inner.read().content {
             Content::File(data) => data.read(offset, buf),
             Content::Dir(_) => return_errno_with_message!(EISDIR, "read of a directory"),
-            Content::Node if self.kind == InodeType::CharDevice => {
+            Content::Node if matches!(self.kind, InodeType::CharDevice | InodeType::BlockDevice) => {
                 return self.char_device()?.read(offset, buf, false);
             }
             _ => return_errno_with_message!(EINVAL, "inode has no data"),
@@ -275,7 +277,7 @@ impl Inode for RamInode {
     }
 
     fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize> {
-        if self.kind == InodeType::CharDevice {
+        if matches!(self.kind, InodeType::CharDevice | InodeType::BlockDevice) {
             return self.char_device()?.write(offset, buf, false);
         }
         let mut inner = self.inner.write();
@@ -342,7 +344,7 @@ impl Inode for RamInode {
     }
 
     fn device(&self) -> Option<Arc<dyn Device>> {
-        if self.kind == InodeType::CharDevice {
+        if matches!(self.kind, InodeType::CharDevice | InodeType::BlockDevice) {
             self.char_device().ok()
         } else {
             None

@@ -115,3 +115,53 @@ fn boot_tree_keeps_an_existing_dev_directory() {
     assert!(lookup(&ctx, "/dev/null").is_ok(), "devfs is mounted over it");
     assert_eq!(errno(lookup(&ctx, "/dev/keep")), Errno::ENOENT);
 }
+
+/// A 4 KiB in-memory "disk" behind a block device number.
+struct RamDisk(crate::sync::Mutex<alloc::vec::Vec<u8>>, core::sync::atomic::AtomicBool);
+
+impl Device for RamDisk {
+    fn read(&self, offset: u64, buf: &mut [u8], _: bool) -> Result<usize> {
+        let data = self.0.lock();
+        let start = (offset as usize).min(data.len());
+        let len = buf.len().min(data.len() - start);
+        buf[..len].copy_from_slice(&data[start..start + len]);
+        Ok(len)
+    }
+    fn write(&self, offset: u64, buf: &[u8], _: bool) -> Result<usize> {
+        let mut data = self.0.lock();
+        let start = offset as usize;
+        data[start..start + buf.len()].copy_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn size(&self) -> u64 {
+        4096
+    }
+    fn fsync(&self) -> Result<()> {
+        self.1.store(true, core::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[test]
+fn block_nodes_reach_their_driver_seek_from_its_size_and_sync() {
+    let id = DeviceId::new(254, 240);
+    let disk = Arc::new(RamDisk(crate::sync::Mutex::new(vec![7u8; 4096]), core::sync::atomic::AtomicBool::new(false)));
+    crate::fs::device::register_block_device(id, disk.clone());
+    devfs::register_block_node("vdtest", id, 0o660, 6);
+    // A character device with the same number is a different device.
+    register_char_device(id, Arc::new(devfs::Zero));
+    let ctx = dev_context();
+    let m = meta(&ctx, "/dev/vdtest");
+    assert_eq!((m.kind, m.rdev, m.perm, m.gid), (InodeType::BlockDevice, id, 0o660, 6));
+    let file = open(&ctx, "/dev/vdtest", O_RDWR).unwrap();
+    assert_eq!(file.seek(-4, SEEK_END).unwrap(), 4092);
+    assert_eq!(file.write(b"tail").unwrap(), 4);
+    assert_eq!(file.seek(0, SEEK_SET).unwrap(), 0);
+    let mut buf = [0u8; 2];
+    assert_eq!(file.read(&mut buf).unwrap(), 2);
+    assert_eq!(buf, [7, 7], "the block driver answered, not /dev/zero");
+    assert_eq!(&disk.0.lock()[4092..], b"tail");
+    file.device().expect("a device file").fsync().unwrap();
+    assert!(disk.1.load(core::sync::atomic::Ordering::SeqCst));
+    crate::fs::device::unregister_char_device(id);
+}
