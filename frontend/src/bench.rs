@@ -231,6 +231,7 @@ fn try_run(o: &BenchOptions) -> Result<i32, Failure> {
                 console: Console::Batch,
                 tdx: None,
                 tcg_cpu: qemu::TCG_CPU,
+                disks: Vec::new(),
             };
             let report = boot(&cfg, &log, timeout, o.profile).map_err(setup)?;
             let problems = check(guest, &report);
