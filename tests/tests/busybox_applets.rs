@@ -9,8 +9,6 @@
 //! (and `xz` only decompresses).
 //!
 //! Not working yet, because the kernel lacks what they need:
-//! - `mkfifo` makes the node but opening a FIFO fails with `ENXIO`
-//!   (ignored test below; FIFOs are being added separately);
 //! - `ionice` (ioprio_get/ioprio_set are `ENOSYS`), `hwclock` (no
 //!   `/dev/rtc`), `hostid`, `logger`, `nc`, `ping`, `wget` and the other
 //!   network applets (no sockets), `logname`/`who` (no utmp: `who` prints
@@ -424,9 +422,8 @@ fn busybox_sh_jobs_and_signals() {
     );
 }
 
-/// Opening a FIFO fails with ENXIO: the kernel has no FIFO file type yet.
+/// A named FIFO between a background writer and a reader (fifo(7)).
 #[test]
-#[ignore = "kernel: open() of a FIFO made by mknod/mkfifo fails with ENXIO"]
 fn busybox_applets_mkfifo() {
     check(
         "cd /tmp; mkfifo ff && (echo fifo > ff &) && echo mkfifo:$(cat ff)",

@@ -130,11 +130,11 @@ fn sink_address() -> PhysAddr {
 /// The framework's HAL for `virtio-drivers`.
 pub struct UmbraHal;
 
-// SAFETY: `dma_alloc` returns zeroed, page-aligned, shared memory of the
-// size asked for, mapped at the returned pointer until `dma_dealloc`;
-// `share` returns a device address of a shared buffer at least as large as
-// the caller's, live until `unshare`; `mmio_phys_to_virt` maps the range
-// uncached.
+// `dma_alloc` returns zeroed, page-aligned, shared memory of the size asked
+// for, mapped at the returned pointer until `dma_dealloc`; `share` returns a
+// device address of a shared buffer at least as large as the caller's, live
+// SAFETY: until `unshare`; `mmio_phys_to_virt` maps the range uncached —
+// together the contract `Hal` requires of its implementors.
 unsafe impl Hal for UmbraHal {
     fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
         let order = pages.max(1).next_power_of_two().trailing_zeros();

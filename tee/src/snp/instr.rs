@@ -49,10 +49,10 @@ pub fn read_sev_status() -> u64 {
 /// state changes) the caller owns; a GHCB named by it must hold nothing
 /// but the request.
 pub unsafe fn vmgexit() {
-    // SAFETY: forwarded to the caller. VMGEXIT changes no register (the
-    // guest state is saved in the VMSA); the hypervisor writes only the
-    // GHCB MSR and the shared GHCB page, hence no `nomem`. Under the TEE
-    // emulator the #UD handler plays the hypervisor with the same effect.
+    // VMGEXIT changes no register (the guest state is saved in the VMSA);
+    // the hypervisor writes only the GHCB MSR and the shared GHCB page,
+    // hence no `nomem`. Under the TEE emulator the #UD handler plays the
+    // SAFETY: hypervisor with the same effect; the rest is the caller's.
     unsafe { core::arch::asm!(".byte 0xf3, 0x0f, 0x01, 0xd9", options(nostack, preserves_flags)) };
 }
 

@@ -66,10 +66,10 @@ fn wakeup(apic_id: u32, start_paddr: u64) -> bool {
         return false;
     };
     let command = field(mailbox, COMMAND) as *mut u16;
-    // SAFETY: the mailbox is a direct-mapped page the firmware gave the OS
-    // for this protocol (checked in `mailbox`); the OS half is ours, the
-    // firmware's AP only reads it and clears `command`; aligned fields,
-    // accessed volatile because the AP changes them behind the compiler.
+    // The mailbox is a direct-mapped page the firmware gave the OS for this
+    // protocol (checked in `mailbox`); the OS half is ours, the firmware's
+    // SAFETY: AP only reads it and clears `command`; aligned fields, volatile
+    // because the AP changes them behind the compiler.
     unsafe {
         if command.read_volatile() != COMMAND_NOOP {
             log::warn!("tdx: wake-up mailbox busy: CPU with APIC id {} stays off", apic_id);
