@@ -80,15 +80,66 @@ fn try_run(filter: Option<&str>, tally: &mut Tally) -> Result<bool, String> {
     let image = kernel_build::build(&root, true)?;
     let emulation_image = kernel_build::build_flavor(&root, true, kernel_build::Flavor::TeeEmulation)?;
     let bin = build_frontend(&root)?;
-    // Kernel-target crates with host-testable logic get their own run here
-    // once they exist.
-    let mut child = Command::new(paths::cargo())
-        .current_dir(&root)
-        .env("RUSTC_BOOTSTRAP", "1")
-        .env("UMBRA_BIN", &bin)
-        .env("UMBRA_KERNEL", &image)
-        .env("UMBRA_KERNEL_TEE_EMU", &emulation_image)
-        .args(cargo_test_args(filter))
+    let common_env = [
+        ("UMBRA_BIN", bin.as_os_str()),
+        ("UMBRA_KERNEL", image.as_os_str()),
+        ("UMBRA_KERNEL_TEE_EMU", emulation_image.as_os_str()),
+    ];
+    let mut ok = run_cargo(&root, &cargo_test_args(filter), &common_env, &[], tally)?;
+    // The same integration files again inside each emulated TEE (the
+    // TEE layer's promise: programs run unchanged in a TD / SNP guest).
+    if filter.is_none() {
+        for tee in EMULATED_TEES {
+            eprintln!("umbra: integration tests again under --tee {tee}");
+            let env = [("UMBRA_TEST_TEE", std::ffi::OsStr::new(tee)), ("UMBRA_KERNEL", emulation_image.as_os_str())];
+            ok &= run_cargo(&root, &tee_pass_args(), &common_env, &env, tally)?;
+        }
+    }
+    Ok(ok)
+}
+
+/// Emulated TEEs the integration files of [`TEE_SUITES`] also run under.
+pub const EMULATED_TEES: &[&str] = &["tdx-emu", "snp-emu"];
+/// Integration test files that are TEE-agnostic (the guest programs do
+/// not care which platform they run on).
+pub const TEE_SUITES: &[&str] = &[
+    "boot",
+    "ktest",
+    "user_programs",
+    "busybox_applets",
+    "procfs",
+    "abi_groups",
+    "abi_signals_time",
+    "syscall_fuzz",
+    "virtio_blk",
+];
+
+/// Cargo arguments of one pass of [`TEE_SUITES`].
+pub fn tee_pass_args() -> Vec<String> {
+    let mut a: Vec<String> = ["test", "--release", "--no-fail-fast", "-p", "umbra-tests"].map(String::from).to_vec();
+    for t in TEE_SUITES {
+        a.extend(["--test".to_string(), t.to_string()]);
+    }
+    a.extend(["--".to_string(), format!("--test-threads={TEST_THREADS}")]);
+    a
+}
+
+/// Runs cargo with `args` (`env` after `common_env`), echoes its output
+/// and adds its libtest result lines to `tally`; whether it succeeded.
+fn run_cargo(
+    root: &Path,
+    args: &[String],
+    common_env: &[(&str, &std::ffi::OsStr)],
+    env: &[(&str, &std::ffi::OsStr)],
+    tally: &mut Tally,
+) -> Result<bool, String> {
+    let mut cmd = Command::new(paths::cargo());
+    cmd.current_dir(root).env("RUSTC_BOOTSTRAP", "1");
+    for (k, v) in common_env.iter().chain(env) {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
@@ -137,6 +188,16 @@ fn build_frontend(root: &Path) -> Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tee_pass_runs_each_suite_of_the_tests_crate() {
+        let a = tee_pass_args();
+        assert_eq!(&a[..5], ["test", "--release", "--no-fail-fast", "-p", "umbra-tests"]);
+        for t in TEE_SUITES {
+            assert!(a.windows(2).any(|w| w[0] == "--test" && w[1] == *t), "{t}");
+        }
+        assert_eq!(a.last().unwrap(), &format!("--test-threads={TEST_THREADS}"));
+    }
 
     #[test]
     fn result_lines() {
