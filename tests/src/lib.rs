@@ -77,6 +77,28 @@ pub fn kernel_image() -> PathBuf {
 }
 
 /// The platform every `umbra_run()` boot uses (`$UMBRA_TEST_TEE`), if any.
+/// The TEE-emulation kernel image (`umbra build --tee tdx-emu`: one image
+/// carries both emulators), built once; `$UMBRA_KERNEL_TEE_EMU` names a
+/// prebuilt one.
+pub fn emulation_image() -> PathBuf {
+    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
+    IMAGE
+        .get_or_init(|| {
+            if let Some(k) = std::env::var_os("UMBRA_KERNEL_TEE_EMU").filter(|v| !v.is_empty()) {
+                return PathBuf::from(k);
+            }
+            let out = Command::new(umbra_bin())
+                .args(["build", "--tee", "tdx-emu"])
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("running `umbra build --tee tdx-emu`");
+            assert!(out.status.success(), "`umbra build --tee tdx-emu` failed ({})", out.status);
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            PathBuf::from(stdout.lines().last().expect("`umbra build` prints the image path").trim())
+        })
+        .clone()
+}
+
 pub fn test_tee() -> Option<String> {
     std::env::var("UMBRA_TEST_TEE").ok().filter(|v| !v.is_empty())
 }

@@ -9,54 +9,15 @@
 //! table). The client checks in the guest that each report carries its
 //! report data. Without SNP (no TEE, or TDX) there is no `/dev/sev-guest`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
 
-use umbra_tests::{umbra_bin, umbra_run, umbra_run_with_kernel, workspace_root, Output};
-
-/// The emulation kernel image (`umbra build --tee snp-emu`), built once.
-fn emulation_image() -> PathBuf {
-    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
-    IMAGE
-        .get_or_init(|| {
-            if let Some(k) = std::env::var_os("UMBRA_KERNEL_TEE_EMU").filter(|v| !v.is_empty()) {
-                return PathBuf::from(k);
-            }
-            let out = Command::new(umbra_bin())
-                .args(["build", "--tee", "snp-emu"])
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("running `umbra build --tee snp-emu`");
-            assert!(out.status.success(), "`umbra build --tee snp-emu` failed ({})", out.status);
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            PathBuf::from(stdout.lines().last().expect("image path").trim())
-        })
-        .clone()
-}
+use umbra_tests::{Output, emulation_image, musl_program, umbra_run, umbra_run_with_kernel, workspace_root};
 
 /// tests/programs/attest_client_snp.c, `musl-gcc -static`, built once.
 fn client() -> PathBuf {
-    static BUILD: Mutex<()> = Mutex::new(());
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    let source = workspace_root().join("tests/programs/attest_client_snp.c");
-    let out_dir = workspace_root().join("target/umbra-test-programs");
-    std::fs::create_dir_all(&out_dir).expect("creating target/umbra-test-programs");
-    let binary = out_dir.join("attest_client_snp");
-    let fresh = |b: &Path| {
-        let (Ok(bin), Ok(src)) = (std::fs::metadata(b), std::fs::metadata(&source)) else { return false };
-        bin.modified().ok() >= src.modified().ok()
-    };
-    if !fresh(&binary) {
-        let status = Command::new("musl-gcc")
-            .args(["-static", "-O2", "-Wall", "-o"])
-            .arg(&binary)
-            .arg(&source)
-            .status()
-            .expect("running musl-gcc (scripts/setup.sh installs musl-tools)");
-        assert!(status.success(), "musl-gcc failed for {}", source.display());
-    }
-    binary
+    musl_program("attest_client_snp")
 }
 
 fn add_client() -> String {

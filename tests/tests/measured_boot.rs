@@ -10,31 +10,11 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
-use umbra_tests::{umbra_bin, umbra_run_with_kernel, workspace_root, Output};
+use umbra_tests::{Output, emulation_image, umbra_bin, umbra_run_with_kernel, workspace_root};
 use verifier::eventlog::{self, EV_EVENT_TAG, EV_NO_ACTION, EV_SEPARATOR};
 use verifier::reference::sha384;
-
-/// The emulation kernel image (`umbra build --tee tdx-emu`), built once.
-fn emulation_image() -> PathBuf {
-    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
-    IMAGE
-        .get_or_init(|| {
-            if let Some(k) = std::env::var_os("UMBRA_KERNEL_TEE_EMU").filter(|v| !v.is_empty()) {
-                return PathBuf::from(k);
-            }
-            let out = Command::new(umbra_bin())
-                .args(["build", "--tee", "tdx-emu"])
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("running `umbra build --tee tdx-emu`");
-            assert!(out.status.success(), "`umbra build --tee tdx-emu` failed ({})", out.status);
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            PathBuf::from(stdout.lines().last().expect("image path").trim())
-        })
-        .clone()
-}
 
 const MEASUREMENTS: &str = "/sys/devices/virtual/misc/tdx_guest/measurements";
 

@@ -6,30 +6,9 @@
 //! run on one and two CPUs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::Command;
 
-use umbra_tests::{fake_qemu, umbra_bin, umbra_run_with_kernel, workspace_root, Output};
-
-/// The emulation kernel image (`umbra build --tee snp-emu`), built once.
-fn emulation_image() -> PathBuf {
-    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
-    IMAGE
-        .get_or_init(|| {
-            if let Some(k) = std::env::var_os("UMBRA_KERNEL_TEE_EMU").filter(|v| !v.is_empty()) {
-                return PathBuf::from(k);
-            }
-            let out = Command::new(umbra_bin())
-                .args(["build", "--tee", "snp-emu"])
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("running `umbra build --tee snp-emu`");
-            assert!(out.status.success(), "`umbra build --tee snp-emu` failed ({})", out.status);
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            PathBuf::from(stdout.lines().last().expect("image path").trim())
-        })
-        .clone()
-}
+use umbra_tests::{Output, emulation_image, fake_qemu, umbra_run_with_kernel, workspace_root};
 
 fn snp(extra: &[&str], guest: &[&str]) -> Output {
     let mut opts = vec!["--tee", "snp-emu"];

@@ -4,31 +4,8 @@
 //! is still refused (`--tee snp-emu`: tee_snp_emu.rs); `--tee tdx` builds
 //! a real TDX command line and refuses on a host without TDX.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
-use umbra_tests::{fake_qemu, umbra_bin, umbra_run_bare, umbra_run_with_kernel, Output};
-
-/// The emulation kernel image (`umbra build --tee tdx-emu`), built once.
-fn emulation_image() -> PathBuf {
-    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
-    IMAGE
-        .get_or_init(|| {
-            if let Some(k) = std::env::var_os("UMBRA_KERNEL_TEE_EMU").filter(|v| !v.is_empty()) {
-                return PathBuf::from(k);
-            }
-            let out = Command::new(umbra_bin())
-                .args(["build", "--tee", "tdx-emu"])
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("running `umbra build --tee tdx-emu`");
-            assert!(out.status.success(), "`umbra build --tee tdx-emu` failed ({})", out.status);
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            PathBuf::from(stdout.lines().last().expect("image path").trim())
-        })
-        .clone()
-}
+use umbra_tests::{Output, emulation_image, fake_qemu, umbra_run_bare, umbra_run_with_kernel};
 
 /// A boot of the bare kernel (no busybox: the accepted-memory counts
 /// depend on where the initramfs lands) in the emulated TD.

@@ -11,9 +11,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
-use umbra_tests::{umbra_bin, umbra_run, umbra_run_with_kernel, Output};
+use umbra_tests::{Output, emulation_image, umbra_run, umbra_run_with_kernel};
 
 /// 1 MiB plus one sector: not a power of two, so a size bug shows.
 const IMAGE_SIZE: usize = (1 << 20) + 512;
@@ -119,26 +118,6 @@ fn two_disks_are_vda_and_vdb() {
     assert!(out.stdout.contains("254,  16"), "vdb is 254:16\n{out:?}");
     let _ = std::fs::remove_dir_all(first.parent().unwrap());
     let _ = std::fs::remove_dir_all(second.parent().unwrap());
-}
-
-/// The emulation kernel image (`umbra build --tee tdx-emu`), built once.
-fn emulation_image() -> PathBuf {
-    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
-    IMAGE
-        .get_or_init(|| {
-            if let Some(k) = std::env::var_os("UMBRA_KERNEL_TEE_EMU").filter(|v| !v.is_empty()) {
-                return PathBuf::from(k);
-            }
-            let out = Command::new(umbra_bin())
-                .args(["build", "--tee", "tdx-emu"])
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("running `umbra build --tee tdx-emu`");
-            assert!(out.status.success(), "`umbra build --tee tdx-emu` failed ({})", out.status);
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            PathBuf::from(stdout.lines().last().expect("image path").trim())
-        })
-        .clone()
 }
 
 #[test]
