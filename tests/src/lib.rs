@@ -326,24 +326,35 @@ pub fn parse_counts(line: &str) -> Option<(u32, u32)> {
 }
 
 /// `tests/programs/NAME.c` built with `musl-gcc -static -O2` into
-/// target/umbra-test-programs/NAME, unless that is newer than the source
-/// (one build at a time within a test binary).
+/// target/umbra-test-programs/NAME (see [`c_program`]).
 pub fn musl_program(name: &str) -> PathBuf {
+    c_program(name, "musl-gcc", &["-static"], name)
+}
+
+/// `tests/programs/NAME.c` built with `compiler FLAGS -O2 -Wall` into
+/// target/umbra-test-programs/OUTPUT, unless that is newer than the source.
+/// The compiler writes a file of its own that is then renamed into place,
+/// so test binaries building the same program at once never see half of
+/// one.
+pub fn c_program(name: &str, compiler: &str, flags: &[&str], output: &str) -> PathBuf {
     static BUILD_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let source = workspace_root().join("tests/programs").join(format!("{name}.c"));
     let out_dir = workspace_root().join("target/umbra-test-programs");
     std::fs::create_dir_all(&out_dir).expect("creating target/umbra-test-programs");
-    let binary = out_dir.join(name);
+    let binary = out_dir.join(output);
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     if modified(&binary).is_none() || modified(&binary) < modified(&source) {
-        let status = Command::new("musl-gcc")
-            .args(["-static", "-O2", "-Wall", "-o"])
-            .arg(&binary)
+        let partial = out_dir.join(format!(".{output}.{}", std::process::id()));
+        let status = Command::new(compiler)
+            .args(flags)
+            .args(["-O2", "-Wall", "-o"])
+            .arg(&partial)
             .arg(&source)
             .status()
-            .unwrap_or_else(|e| panic!("running musl-gcc (scripts/setup.sh installs musl-tools): {e}"));
-        assert!(status.success(), "musl-gcc failed for {}", source.display());
+            .unwrap_or_else(|e| panic!("running {compiler} (scripts/setup.sh installs musl-tools and gcc): {e}"));
+        assert!(status.success(), "{compiler} failed for {}", source.display());
+        std::fs::rename(&partial, &binary).expect("renaming the built program into place");
     }
     binary
 }

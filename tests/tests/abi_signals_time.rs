@@ -9,33 +9,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
-use umbra_tests::{umbra_run, workspace_root, Output};
+use umbra_tests::{c_program, umbra_run, Output};
 
 /// `tests/programs/NAME.c` built with `compiler -static` into
-/// target/umbra-test-programs/OUTPUT, unless that is newer than the source.
+/// target/umbra-test-programs/OUTPUT.
 fn build_program(name: &str, compiler: &str, output: &str) -> PathBuf {
-    static BUILD_LOCK: Mutex<()> = Mutex::new(());
-    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let source = workspace_root().join("tests/programs").join(format!("{name}.c"));
-    let out_dir = workspace_root().join("target/umbra-test-programs");
-    std::fs::create_dir_all(&out_dir).expect("creating target/umbra-test-programs");
-    let binary = out_dir.join(output);
-    let fresh = |b: &Path| {
-        let (Ok(bin), Ok(src)) = (std::fs::metadata(b), std::fs::metadata(&source)) else { return false };
-        bin.modified().ok() >= src.modified().ok()
-    };
-    if !fresh(&binary) {
-        let status = Command::new(compiler)
-            .args(["-static", "-O2", "-Wall", "-o"])
-            .arg(&binary)
-            .arg(&source)
-            .status()
-            .unwrap_or_else(|e| panic!("running {compiler} (scripts/setup.sh installs musl-tools and gcc): {e}"));
-        assert!(status.success(), "{compiler} failed for {}", source.display());
-    }
-    binary
+    c_program(name, compiler, &["-static"], output)
 }
 
 #[derive(Clone, Copy)]

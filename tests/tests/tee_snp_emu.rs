@@ -6,9 +6,8 @@
 //! run on one and two CPUs.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use umbra_tests::{Output, emulation_image, fake_qemu, umbra_run_with_kernel, workspace_root};
+use umbra_tests::{Output, emulation_image, fake_qemu, musl_program, umbra_run_with_kernel};
 
 fn snp(extra: &[&str], guest: &[&str]) -> Output {
     let mut opts = vec!["--tee", "snp-emu"];
@@ -16,21 +15,9 @@ fn snp(extra: &[&str], guest: &[&str]) -> Output {
     umbra_run_with_kernel(&emulation_image()).accel("tcg").timeout(600).opts(opts).guest(guest)
 }
 
-/// `tests/programs/NAME.c` built with `musl-gcc -static` (own output name:
-/// other test binaries build the same sources in parallel).
+/// `tests/programs/NAME.c` built with `musl-gcc -static`.
 fn program(name: &str) -> PathBuf {
-    let source = workspace_root().join("tests/programs").join(format!("{name}.c"));
-    let out_dir = workspace_root().join("target/umbra-test-programs");
-    std::fs::create_dir_all(&out_dir).expect("creating target/umbra-test-programs");
-    let binary = out_dir.join(format!("{name}-snp-emu"));
-    let status = Command::new("musl-gcc")
-        .args(["-static", "-O2", "-Wall", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .status()
-        .expect("running musl-gcc (scripts/setup.sh installs musl-tools)");
-    assert!(status.success(), "musl-gcc failed for {}", source.display());
-    binary
+    musl_program(name)
 }
 
 fn add(host: &Path, guest: &str) -> String {

@@ -5,42 +5,19 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
-use umbra_tests::{umbra_bin, umbra_run, workspace_root, Output, Scratch};
+use umbra_tests::{c_program, musl_program, umbra_bin, umbra_run, Output, Scratch};
 
 const BUSYBOX: &str = "/bin/busybox";
 
 /// `tests/programs/NAME.c` compiled with `musl-gcc -static` into
 /// target/umbra-test-programs/NAME (once per test binary run).
 fn program(name: &str) -> PathBuf {
-    build_program(name, "musl-gcc", &["-static"], name)
+    musl_program(name)
 }
 
-/// `tests/programs/NAME.c` built with `compiler` and `flags` into
-/// target/umbra-test-programs/OUTPUT, unless that is newer than the source.
 fn build_program(name: &str, compiler: &str, flags: &[&str], output: &str) -> PathBuf {
-    static BUILD_LOCK: Mutex<()> = Mutex::new(());
-    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let source = workspace_root().join("tests/programs").join(format!("{name}.c"));
-    let out_dir = workspace_root().join("target/umbra-test-programs");
-    std::fs::create_dir_all(&out_dir).expect("creating target/umbra-test-programs");
-    let binary = out_dir.join(output);
-    let fresh = |b: &Path| {
-        let (Ok(bin), Ok(src)) = (std::fs::metadata(b), std::fs::metadata(&source)) else { return false };
-        bin.modified().ok() >= src.modified().ok()
-    };
-    if !fresh(&binary) {
-        let status = Command::new(compiler)
-            .args(flags)
-            .args(["-O2", "-Wall", "-o"])
-            .arg(&binary)
-            .arg(&source)
-            .status()
-            .unwrap_or_else(|e| panic!("running {compiler} (scripts/setup.sh installs musl-tools and gcc): {e}"));
-        assert!(status.success(), "{compiler} failed for {}", source.display());
-    }
-    binary
+    c_program(name, compiler, flags, output)
 }
 
 fn busybox() -> &'static str {
